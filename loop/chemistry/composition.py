@@ -1,0 +1,178 @@
+"""NASICON compositions: site assignment and validation of Na_x M_2 (AO4)_3 formulas.
+
+A formula unit has 12 O; Na (0 to 4) fills the Na sites, octahedral metals the M site
+(2 per formula unit) and the polyanion centres Si/P/S the A site (3 per formula unit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from loop.chemistry.formula import parse_formula
+from loop.chemistry.ions import (
+    A_SITE_OXIDATION_STATES,
+    ALLOWED_OXIDATION_STATES,
+    M_SITE_OXIDATION_STATES,
+    Ion,
+    ion_properties,
+    known_elements,
+)
+from loop.errors import CompositionError
+
+#: Tolerance on site totals (M = 2, A = 3 per formula unit) and on charge balance.
+SITE_TOLERANCE = 1e-6
+O_PER_FORMULA_UNIT = 12.0
+M_TOTAL = 2.0
+A_TOTAL = 3.0
+NA_MAX = 4.0
+_OVERRIDE_SEP = "|"
+
+
+def _fmt_amount(x: float) -> str:
+    if abs(x - 1.0) < 1e-9:
+        return ""
+    text = f"{x:.8f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+@dataclass(frozen=True, slots=True)
+class NasiconComposition:
+    """Site occupancies of one NASICON formula unit (12 O).
+
+    Attributes:
+        na: Na per formula unit (0 to 4).
+        m_site: (ion, amount) of each M-site cation; amounts sum to 2.
+        a_site: (ion, amount) of each polyanion centre (Si/P/S); amounts sum to 3.
+    """
+
+    na: float
+    m_site: tuple[tuple[Ion, float], ...]
+    a_site: tuple[tuple[Ion, float], ...]
+
+    @property
+    def formula(self) -> str:
+        """Canonical formula: Na, M by falling amount then symbol, Si, P, S, O12.
+
+        A non-default oxidation state is kept as a suffix, e.g. ``Na3Ti2P3O12|Ti+3``,
+        which :func:`parse_nasicon` reads back.
+        """
+        parts = [f"Na{_fmt_amount(self.na)}"] if self.na > 0 else []
+        parts += [f"{ion.element}{_fmt_amount(a)}" for ion, a in self.m_site]
+        parts += [f"{ion.element}{_fmt_amount(a)}" for ion, a in self.a_site]
+        text = "".join(parts) + "O12"
+        overrides = [
+            f"{ion.element}{ion.charge:+d}"
+            for ion, _ in self.m_site
+            if M_SITE_OXIDATION_STATES.get(ion.element) != ion.charge
+        ]
+        return text + (_OVERRIDE_SEP + ",".join(overrides) if overrides else "")
+
+    @property
+    def m_fractions(self) -> dict[str, float]:
+        """M-site fraction of each cation (amount / 2)."""
+        return {ion.element: a / M_TOTAL for ion, a in self.m_site}
+
+    @property
+    def charge(self) -> float:
+        """Net formal charge per formula unit (0 for a valid composition)."""
+        return (
+            self.na
+            + sum(ion.charge * a for ion, a in self.m_site)
+            + sum(ion.charge * a for ion, a in self.a_site)
+            - 2 * O_PER_FORMULA_UNIT
+        )
+
+    def __str__(self) -> str:
+        return self.formula
+
+
+def _split_overrides(formula: str) -> tuple[str, dict[str, int]]:
+    if _OVERRIDE_SEP not in formula:
+        return formula, {}
+    body, _, tail = formula.partition(_OVERRIDE_SEP)
+    overrides: dict[str, int] = {}
+    for item in filter(None, (t.strip() for t in tail.split(","))):
+        el = item.rstrip("+-0123456789")
+        try:
+            overrides[el] = int(item[len(el) :])
+        except ValueError:
+            raise CompositionError(
+                f"oxidation-state override {item!r} is not of the form Ti+3"
+            ) from None
+    return body, overrides
+
+
+def parse_nasicon(
+    formula: str, oxidation_states: Mapping[str, int] | None = None
+) -> NasiconComposition:
+    """Parse, normalise to 12 O, assign sites and validate a NASICON formula.
+
+    Args:
+        formula: any notation pymatgen writes, optionally followed by
+            ``|Ti+3,V+4`` oxidation-state overrides.
+        oxidation_states: overrides of the default table (element -> charge).
+
+    Raises:
+        CompositionError: unknown element, an element that fits no site, no oxygen, M total
+            != 2 or A total != 3, charge imbalance, Na outside 0..4, or an M-site ion with no
+            CN VI Shannon radius. The message names the offending value.
+    """
+    body, inline = _split_overrides(formula)
+    overrides = {**inline, **(oxidation_states or {})}
+    amounts = parse_formula(body)
+    elements = known_elements()
+    for el in amounts:
+        if el not in elements:
+            raise CompositionError(f"unknown element {el!r} in {formula!r}")
+    oxygen = amounts.get("O", 0.0)
+    if oxygen <= 0:
+        raise CompositionError(f"{formula!r} has no oxygen; a NASICON formula unit has 12 O")
+    scale = O_PER_FORMULA_UNIT / oxygen
+    na = amounts.get("Na", 0.0) * scale
+    m_site: list[tuple[Ion, float]] = []
+    a_site: list[tuple[Ion, float]] = []
+    for el, amt in amounts.items():
+        if el in ("Na", "O"):
+            continue
+        amt *= scale
+        if el in A_SITE_OXIDATION_STATES:
+            a_site.append((Ion(el, A_SITE_OXIDATION_STATES[el]), amt))
+        elif el in M_SITE_OXIDATION_STATES:
+            charge = overrides.get(el, M_SITE_OXIDATION_STATES[el])
+            m_site.append((Ion(el, charge), amt))
+        else:
+            raise CompositionError(
+                f"{el} fits no NASICON site (Na, octahedral M, or polyanion centre Si/P/S)"
+            )
+    for el, charge in overrides.items():
+        if el not in M_SITE_OXIDATION_STATES:
+            raise CompositionError(f"oxidation-state override for {el}: not an M-site cation")
+        allowed = ALLOWED_OXIDATION_STATES.get(el, (M_SITE_OXIDATION_STATES[el],))
+        if charge not in allowed:
+            raise CompositionError(
+                f"oxidation state {charge:+d} of {el} is not one of {', '.join(f'{q:+d}' for q in allowed)}"
+            )
+    m_total = sum(a for _, a in m_site)
+    a_total = sum(a for _, a in a_site)
+    if abs(m_total - M_TOTAL) > SITE_TOLERANCE:
+        raise CompositionError(
+            f"{formula!r}: M-site total is {m_total:.6g} per 12 O, must be 2"
+        )
+    if abs(a_total - A_TOTAL) > SITE_TOLERANCE:
+        raise CompositionError(
+            f"{formula!r}: polyanion (Si+P+S) total is {a_total:.6g} per 12 O, must be 3"
+        )
+    if not -SITE_TOLERANCE <= na <= NA_MAX + SITE_TOLERANCE:
+        raise CompositionError(f"{formula!r}: Na is {na:.6g} per 12 O, must be within 0..4")
+    for ion, _ in m_site:
+        ion_properties(ion)  # raises when there is no CN VI radius
+    m_site.sort(key=lambda ia: (-round(ia[1], 9), ia[0].element))
+    order = list(A_SITE_OXIDATION_STATES)
+    a_site.sort(key=lambda ia: order.index(ia[0].element))
+    comp = NasiconComposition(max(na, 0.0), tuple(m_site), tuple(a_site))
+    if abs(comp.charge) > SITE_TOLERANCE * 10:
+        raise CompositionError(
+            f"{formula!r} is not charge balanced: net charge {comp.charge:+.4g} per formula unit"
+        )
+    return comp

@@ -1,0 +1,163 @@
+"""Typed configuration, loaded from a TOML file with environment overrides.
+
+Precedence (highest first): explicit arguments (CLI options) > environment variables
+``NASICON_<SECTION>__<KEY>`` (e.g. ``NASICON_XRD__IMPURITY_THRESHOLD=0.03``; a few have
+short aliases such as ``NASICON_DB``) > the TOML file (``--config``, ``NASICON_CONFIG`` or
+``./nasicon.toml``) > the defaults below.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loop.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: Default locations of the shared data, relative to the working directory.
+DEFAULT_DFT_DATA = Path("../shared/data/nasicon_dft")
+DEFAULT_LITERATURE_DATA = Path("../shared/data/literature/zuo2026_entropy_nzsp.csv")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DatabaseConfig(_Section):
+    """Registry database."""
+
+    url: str = Field("sqlite:///nasicon.db", description="SQLAlchemy URL (env NASICON_DB)")
+    busy_timeout_s: float = Field(30.0, gt=0, description="SQLite busy timeout, s")
+
+
+class DataConfig(_Section):
+    """Where input data sets live and where raw measurement files are stored."""
+
+    dft_path: Path = Field(DEFAULT_DFT_DATA, description="folder of train.csv/test.csv")
+    literature_path: Path = DEFAULT_LITERATURE_DATA
+    raw_store: Path = Field(Path("nasicon_data/raw"), description="content-addressed raw files")
+    reports_dir: Path = Path("reports")
+
+
+class LabelConfig(_Section):
+    """How outcomes become synthesizability labels."""
+
+    impurity_threshold: float = Field(
+        0.02, ge=0, le=1, description="secondary-phase weight fraction above which not pure"
+    )
+    experimental_weight: float = Field(
+        5.0, gt=0, description="sample weight of an experimental label relative to DFT"
+    )
+    ehull_threshold_mev: float = Field(
+        0.0, description="DFT Ehull(1000 K) at or below which a composition is accessible"
+    )
+
+
+class XRDConfig(_Section):
+    """Powder XRD analysis."""
+
+    wavelength_a: float = Field(1.5406, gt=0, description="X-ray wavelength, A (Cu Ka1)")
+    impurity_threshold: float = Field(0.02, ge=0, le=1)
+
+
+class QueueConfig(_Section):
+    """Proposal queue."""
+
+    claim_hours: float = Field(72.0, gt=0, description="a claim expires after this, h")
+
+
+class ModelConfig(_Section):
+    """Retraining."""
+
+    folds: int = Field(10, ge=2)
+    trials: int = Field(20, ge=0)
+    timeout_s: float | None = Field(None, gt=0)
+    seed: int = 0
+    artifacts_dir: Path = Path("nasicon_data/models")
+
+
+class ScheduleConfig(_Section):
+    """Prefect deployments."""
+
+    round_cron: str = "0 2 * * *"
+    timezone: str | None = None
+    min_new_labels: int = Field(8, ge=1, description="labels that trigger a round on ingest")
+
+
+class NasiconConfig(_Section):
+    """All settings of one installation."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    data: DataConfig = DataConfig()
+    labels: LabelConfig = LabelConfig()
+    xrd: XRDConfig = XRDConfig()
+    queue: QueueConfig = QueueConfig()
+    models: ModelConfig = ModelConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+
+#: Short environment aliases for the settings people change most.
+ENV_ALIASES: dict[str, tuple[str, str]] = {
+    "NASICON_DB": ("database", "url"),
+    "NASICON_DFT_DATA": ("data", "dft_path"),
+    "NASICON_LITERATURE_DATA": ("data", "literature_path"),
+    "NASICON_RAW_STORE": ("data", "raw_store"),
+}
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in environ.items():
+        if key in ENV_ALIASES:
+            section, field = ENV_ALIASES[key]
+        elif key.startswith("NASICON_") and "__" in key:
+            section, _, field = key[len("NASICON_") :].lower().partition("__")
+        else:
+            continue
+        out.setdefault(section, {})[field] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(
+    path: str | Path | None = None, environ: dict[str, str] | None = None
+) -> NasiconConfig:
+    """Load settings from ``path`` (or ``$NASICON_CONFIG`` / ``./nasicon.toml``) plus env.
+
+    Raises:
+        ConfigError: the file is unreadable, not TOML, or holds an invalid value.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    explicit = path is not None or "NASICON_CONFIG" in environ
+    cfg_path = Path(path or environ.get("NASICON_CONFIG", "nasicon.toml"))
+    raw: dict[str, Any] = {}
+    if cfg_path.is_file():
+        try:
+            raw = tomllib.loads(cfg_path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config file {cfg_path}: {exc}") from exc
+        log.info("configuration read from %s", cfg_path)
+    elif explicit:
+        raise ConfigError(f"config file {cfg_path} does not exist")
+    raw = _merge(raw, _env_overrides(environ))
+    try:
+        return NasiconConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid configuration value {where}: {first['msg']}") from exc
