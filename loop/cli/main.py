@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import typer
 
 from loop.cli import chemistry_commands
+from loop.cli.context import CLIState
 from loop.errors import NasiconError
 
 app = typer.Typer(
@@ -27,8 +29,16 @@ chemistry_commands.register(app)
 
 @app.callback()
 def _main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", envvar="NASICON_CONFIG", help="TOML settings file (default ./nasicon.toml)."
+    ),
+    db: str | None = typer.Option(
+        None, "--db", envvar="NASICON_DB", help="Registry database URL (default sqlite:///nasicon.db)."
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level."),
 ) -> None:
+    ctx.obj = CLIState(config_path=config, db_url=db)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -49,12 +59,10 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
+    except Exception as exc:  # click usage errors (typer vendors click) and the like
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
             exc.show()
-            sys.exit(2)
+            sys.exit(exc.exit_code or 2)
         raise
     if isinstance(rc, int) and rc != 0:
         sys.exit(rc)

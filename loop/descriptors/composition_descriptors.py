@@ -90,7 +90,8 @@ def composition_descriptors(batch: OccupancyBatch) -> dict[str, np.ndarray]:
     _, anion_x_std = _weighted_stats(np.broadcast_to(_A_X, wa.shape), wa)
     _, anion_q_std = _weighted_stats(np.broadcast_to(_A_Q, wa.shape), wa)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s_mix = -np.where(present, w * np.log(np.where(present, w, 1.0)), 0.0).sum(1)
+        s_mix = 0.0 - np.where(present, w * np.log(np.where(present, w, 1.0)), 0.0).sum(1)
+    s_mix = np.maximum(s_mix, 0.0)  # no -0.0 for a single cation
     return {
         "n_na": batch.na.copy(),
         "r_diff": _spread(r, present),

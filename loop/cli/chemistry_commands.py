@@ -1,0 +1,144 @@
+"""``nasicon describe`` and ``nasicon featurize``: the chemistry engine on the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from loop.chemistry import parse_nasicon
+from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
+from loop.errors import CompositionError, DataMissingError, ValidationError
+
+console = Console()
+
+
+def parse_oxidation_overrides(items: list[str] | None) -> dict[str, int]:
+    """``["Ti=3", "V=4"]`` -> ``{"Ti": 3, "V": 4}``."""
+    out: dict[str, int] = {}
+    for item in items or []:
+        el, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[el.strip()] = int(value.strip().rstrip("+"))
+        except ValueError:
+            raise ValidationError(f"--ox {item!r} is not of the form Ti=3") from None
+    return out
+
+
+def _site_text(formula: str, overrides: dict[str, int]) -> dict[str, str]:
+    comp = parse_nasicon(formula, overrides)
+    return {
+        "Na": f"{comp.na:g}",
+        "M": ", ".join(f"{ion} {amt:.4g}" for ion, amt in comp.m_site),
+        "A": ", ".join(f"{ion} {amt:.4g}" for ion, amt in comp.a_site),
+    }
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def describe(
+    formulas: list[str] = typer.Argument(..., help="NASICON formulas, any common notation."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    ox: list[str] = typer.Option(None, "--ox", help="Oxidation-state override, e.g. Ti=3."),
+) -> None:
+    """Site assignment, descriptors and the tolerance-factor verdict of each formula."""
+    overrides = parse_oxidation_overrides(ox)
+    table, parsed = describe_formulas(formulas, overrides)
+    if parsed.errors:
+        row, formula, reason = parsed.errors[0]
+        raise CompositionError(reason)
+    records = []
+    for formula, (_, rec) in zip(formulas, table.iterrows(), strict=True):
+        sites = _site_text(formula, overrides)
+        records.append(
+            {
+                "input": formula,
+                "formula": rec["formula"],
+                "sites": sites,
+                "descriptors": {k: _jsonable(rec[k]) for k in DESCRIPTOR_COLUMNS},
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(records, indent=2))
+        return
+    out = Table(title="NASICON descriptors", show_lines=False)
+    out.add_column("", style="bold")
+    for rec in records:
+        out.add_column(rec["formula"], justify="right")
+    for site in ("Na", "M", "A"):
+        out.add_row(f"site {site}", *[rec["sites"][site] for rec in records])
+    for name in DESCRIPTOR_COLUMNS:
+        cells = []
+        for rec in records:
+            v = rec["descriptors"][name]
+            cells.append(f"{v:.4f}" if isinstance(v, float) else str(v))
+        out.add_row(name, *cells)
+    console.print(out)
+
+
+def _atomic_write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def featurize(
+    input_csv: Path = typer.Argument(..., help="CSV with a 'formula' column."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output CSV."),
+    column: str = typer.Option("formula", help="Name of the formula column."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Drop invalid rows (reported) instead of failing."
+    ),
+    ox: list[str] = typer.Option(None, "--ox", help="Oxidation-state override, e.g. Ti=3."),
+) -> None:
+    """Write every descriptor of every formula in a CSV; invalid rows stop the command."""
+    if not input_csv.is_file():
+        raise DataMissingError(f"input file {input_csv} does not exist")
+    try:
+        frame = pd.read_csv(input_csv, dtype={column: str}, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{input_csv} is not a readable CSV file: {exc}") from exc
+    if column not in frame.columns:
+        raise ValidationError(f"{input_csv} has no {column!r} column (columns: {', '.join(frame.columns)})")
+    overrides = parse_oxidation_overrides(ox)
+    table, parsed = describe_formulas(frame[column].tolist(), overrides)
+    for row, formula, reason in parsed.errors:
+        typer.echo(f"row {row + 1}: {formula!r}: {reason}", err=True)
+    if parsed.errors and not skip_invalid:
+        raise CompositionError(
+            f"{len(parsed.errors)} of {len(frame)} rows are invalid; nothing written "
+            "(fix them or pass --skip-invalid)"
+        )
+    result = table.drop(columns=["input_row", "formula"])
+    result.insert(0, "formula", frame[column].to_numpy()[parsed.rows])
+    _atomic_write_csv(result, output)
+    console.print(
+        f"wrote {len(result)} rows x {len(DESCRIPTOR_COLUMNS)} descriptors to {output}"
+        + (f" ({len(parsed.errors)} invalid rows skipped)" if parsed.errors else ""),
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the chemistry commands to ``app``."""
+    app.command("describe")(describe)
+    app.command("featurize")(featurize)
