@@ -33,13 +33,21 @@ def machine_description() -> str:
         mem = f", {kb / 1024**2:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}"
+    load = (
+        f", load average {os.getloadavg()[0]:.1f} at start"
+        if hasattr(os, "getloadavg")
+        else ""
+    )
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}{load}"
 
 
 def git_revision() -> str:
     try:
         return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
             cwd=DOC.parent.parent,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
@@ -56,7 +64,13 @@ def write_section(name: str, title: str, command: str, body: str) -> Path:
     )
     DOC.parent.mkdir(parents=True, exist_ok=True)
     text = DOC.read_text() if DOC.exists() else HEADER
-    pattern = re.compile(rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n?", re.S)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    pattern = re.compile(
+        rf"<!-- BEGIN {re.escape(name)} -->.*?<!-- END {re.escape(name)} -->\n?", re.S
+    )
+    text = (
+        pattern.sub(lambda _: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section
+    )
     DOC.write_text(text)
     return DOC

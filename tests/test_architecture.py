@@ -26,7 +26,11 @@ def test_import_linter_contracts_hold() -> None:
 
 @pytest.mark.parametrize("package", ["loop", "registry", "experiments", "flows"])
 def test_each_package_imports_alone(package: str) -> None:
-    code = f"import {package}, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in {{'loop','registry','experiments','flows'}}))"
+    ours = "{'loop', 'registry', 'experiments', 'flows'}"
+    code = (
+        f"import {package}, sys; "
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {ours}))"
+    )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from loop.chemistry.formula import parse_formula
 from loop.chemistry.ions import (
@@ -119,46 +120,38 @@ def parse_nasicon(
             CN VI Shannon radius. The message names the offending value.
     """
     body, inline = _split_overrides(formula)
-    overrides = {**inline, **(oxidation_states or {})}
+    overrides = {**inline, **oxidation_states} if oxidation_states else inline
     amounts = parse_formula(body)
-    elements = known_elements()
-    for el in amounts:
-        if el not in elements:
-            raise CompositionError(f"unknown element {el!r} in {formula!r}")
-    oxygen = amounts.get("O", 0.0)
+    oxygen = amounts.pop("O", 0.0)
     if oxygen <= 0:
+        _check_elements(amounts, formula)
         raise CompositionError(f"{formula!r} has no oxygen; a NASICON formula unit has 12 O")
     scale = O_PER_FORMULA_UNIT / oxygen
-    na = amounts.get("Na", 0.0) * scale
+    na = amounts.pop("Na", 0.0) * scale
     m_site: list[tuple[Ion, float]] = []
     a_site: list[tuple[Ion, float]] = []
+    charge = na - 2 * O_PER_FORMULA_UNIT
+    m_total = a_total = 0.0
     for el, amt in amounts.items():
-        if el in ("Na", "O"):
-            continue
         amt *= scale
         if el in A_SITE_OXIDATION_STATES:
-            a_site.append((Ion(el, A_SITE_OXIDATION_STATES[el]), amt))
+            ion = _ion(el, A_SITE_OXIDATION_STATES[el])
+            a_site.append((ion, amt))
+            a_total += amt
         elif el in M_SITE_OXIDATION_STATES:
-            charge = overrides.get(el, M_SITE_OXIDATION_STATES[el])
-            m_site.append((Ion(el, charge), amt))
+            ion = _ion(el, overrides.get(el, M_SITE_OXIDATION_STATES[el]))
+            m_site.append((ion, amt))
+            m_total += amt
         else:
+            _check_elements({el: amt}, formula)
             raise CompositionError(
                 f"{el} fits no NASICON site (Na, octahedral M, or polyanion centre Si/P/S)"
             )
-    for el, charge in overrides.items():
-        if el not in M_SITE_OXIDATION_STATES:
-            raise CompositionError(f"oxidation-state override for {el}: not an M-site cation")
-        allowed = ALLOWED_OXIDATION_STATES.get(el, (M_SITE_OXIDATION_STATES[el],))
-        if charge not in allowed:
-            raise CompositionError(
-                f"oxidation state {charge:+d} of {el} is not one of {', '.join(f'{q:+d}' for q in allowed)}"
-            )
-    m_total = sum(a for _, a in m_site)
-    a_total = sum(a for _, a in a_site)
+        charge += ion.charge * amt
+    if overrides:
+        _check_overrides(overrides)
     if abs(m_total - M_TOTAL) > SITE_TOLERANCE:
-        raise CompositionError(
-            f"{formula!r}: M-site total is {m_total:.6g} per 12 O, must be 2"
-        )
+        raise CompositionError(f"{formula!r}: M-site total is {m_total:.6g} per 12 O, must be 2")
     if abs(a_total - A_TOTAL) > SITE_TOLERANCE:
         raise CompositionError(
             f"{formula!r}: polyanion (Si+P+S) total is {a_total:.6g} per 12 O, must be 3"
@@ -167,12 +160,45 @@ def parse_nasicon(
         raise CompositionError(f"{formula!r}: Na is {na:.6g} per 12 O, must be within 0..4")
     for ion, _ in m_site:
         ion_properties(ion)  # raises when there is no CN VI radius
-    m_site.sort(key=lambda ia: (-round(ia[1], 9), ia[0].element))
-    order = list(A_SITE_OXIDATION_STATES)
-    a_site.sort(key=lambda ia: order.index(ia[0].element))
-    comp = NasiconComposition(max(na, 0.0), tuple(m_site), tuple(a_site))
-    if abs(comp.charge) > SITE_TOLERANCE * 10:
+    if len(m_site) > 1:
+        m_site.sort(key=_m_order)
+    if len(a_site) > 1:
+        a_site.sort(key=_a_order)
+    if abs(charge) > SITE_TOLERANCE * 10:
         raise CompositionError(
-            f"{formula!r} is not charge balanced: net charge {comp.charge:+.4g} per formula unit"
+            f"{formula!r} is not charge balanced: net charge {charge:+.4g} per formula unit"
         )
-    return comp
+    return NasiconComposition(max(na, 0.0), tuple(m_site), tuple(a_site))
+
+
+@cache
+def _ion(element: str, charge: int) -> Ion:
+    return Ion(element, charge)
+
+
+def _m_order(item: tuple[Ion, float]) -> tuple[float, str]:
+    return (-round(item[1], 9), item[0].element)
+
+
+_A_ORDER = {el: i for i, el in enumerate(A_SITE_OXIDATION_STATES)}
+
+
+def _a_order(item: tuple[Ion, float]) -> int:
+    return _A_ORDER[item[0].element]
+
+
+def _check_elements(amounts: Mapping[str, float], formula: str) -> None:
+    elements = known_elements()
+    for el in amounts:
+        if el not in elements:
+            raise CompositionError(f"unknown element {el!r} in {formula!r}")
+
+
+def _check_overrides(overrides: Mapping[str, int]) -> None:
+    for el, charge in overrides.items():
+        if el not in M_SITE_OXIDATION_STATES:
+            raise CompositionError(f"oxidation-state override for {el}: not an M-site cation")
+        allowed = ALLOWED_OXIDATION_STATES.get(el, (M_SITE_OXIDATION_STATES[el],))
+        if charge not in allowed:
+            choices = ", ".join(f"{q:+d}" for q in allowed)
+            raise CompositionError(f"oxidation state {charge:+d} of {el} is not one of {choices}")

@@ -21,8 +21,8 @@ def parse_formula(formula: str) -> dict[str, float]:
     """Element -> amount for ``formula`` (amounts summed over repeated elements).
 
     Raises:
-        CompositionError: empty formula, a character that is not part of a formula,
-            unbalanced brackets or a zero/negative amount.
+        CompositionError: empty formula, a character that is not part of a formula or
+            unbalanced brackets. Elements with amount 0 are dropped.
     """
     text = _SPACES.sub("", formula)
     if not text:
@@ -30,7 +30,9 @@ def parse_formula(formula: str) -> dict[str, float]:
     tokens = _TOKEN.findall(text)
     if sum(map(len, tokens)) != len(text):
         bad = _TOKEN.sub("", text)
-        raise CompositionError(f"formula {formula!r} contains characters {bad!r} that are not part of a formula")
+        raise CompositionError(
+            f"formula {formula!r} contains characters {bad!r} that are not part of a formula"
+        )
     stack: list[dict[str, float]] = [{}]
     closers: list[str] = []
     i, n = 0, len(tokens)
@@ -45,8 +47,6 @@ def parse_formula(formula: str) -> dict[str, float]:
         if i < n and (tokens[i][0].isdigit() or tokens[i][0] == "."):
             mult = float(tokens[i])
             i += 1
-            if mult <= 0:
-                raise CompositionError(f"formula {formula!r} has a zero amount")
         if tok in (")", "]"):
             if not closers or closers.pop() != tok:
                 raise CompositionError(f"formula {formula!r} has unbalanced brackets")
@@ -61,4 +61,4 @@ def parse_formula(formula: str) -> dict[str, float]:
             raise CompositionError(f"formula {formula!r} has a number {tok!r} with no element")
     if closers:
         raise CompositionError(f"formula {formula!r} has unbalanced brackets")
-    return stack[0]
+    return {el: amt for el, amt in stack[0].items() if amt > 0}  # "Si0" means no Si

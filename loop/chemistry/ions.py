@@ -20,7 +20,7 @@ electronegativity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from loop.errors import CompositionError
@@ -96,7 +96,7 @@ def known_elements() -> frozenset[str]:
     return frozenset(e.symbol for e in Element)
 
 
-@lru_cache(maxsize=None)
+@cache
 def shannon_radius_vi(element: str, charge: int) -> float:
     """Shannon ionic radius of ``element`` in state ``charge``, CN VI, A.
 
@@ -116,7 +116,7 @@ def shannon_radius_vi(element: str, charge: int) -> float:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def pauling_electronegativity(element: str) -> float:
     """Pauling electronegativity of ``element``."""
     from pymatgen.core.periodic_table import Element
@@ -124,7 +124,7 @@ def pauling_electronegativity(element: str) -> float:
     return float(Element(element).X)
 
 
-@lru_cache(maxsize=None)
+@cache
 def ion_properties(ion: Ion, needs_radius: bool = True) -> IonProperties:
     """Radius (CN VI, A), Pauling electronegativity and charge of ``ion``.
 

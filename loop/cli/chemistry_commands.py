@@ -58,7 +58,7 @@ def describe(
     overrides = parse_oxidation_overrides(ox)
     table, parsed = describe_formulas(formulas, overrides)
     if parsed.errors:
-        row, formula, reason = parsed.errors[0]
+        _, _, reason = parsed.errors[0]
         raise CompositionError(reason)
     records = []
     for formula, (_, rec) in zip(formulas, table.iterrows(), strict=True):
@@ -118,7 +118,9 @@ def featurize(
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValidationError(f"{input_csv} is not a readable CSV file: {exc}") from exc
     if column not in frame.columns:
-        raise ValidationError(f"{input_csv} has no {column!r} column (columns: {', '.join(frame.columns)})")
+        raise ValidationError(
+            f"{input_csv} has no {column!r} column (columns: {', '.join(frame.columns)})"
+        )
     overrides = parse_oxidation_overrides(ox)
     table, parsed = describe_formulas(frame[column].tolist(), overrides)
     for row, formula, reason in parsed.errors:

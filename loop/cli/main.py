@@ -31,10 +31,16 @@ chemistry_commands.register(app)
 def _main(
     ctx: typer.Context,
     config: Path | None = typer.Option(
-        None, "--config", envvar="NASICON_CONFIG", help="TOML settings file (default ./nasicon.toml)."
+        None,
+        "--config",
+        envvar="NASICON_CONFIG",
+        help="TOML settings file (default ./nasicon.toml).",
     ),
     db: str | None = typer.Option(
-        None, "--db", envvar="NASICON_DB", help="Registry database URL (default sqlite:///nasicon.db)."
+        None,
+        "--db",
+        envvar="NASICON_DB",
+        help="Registry database URL (default sqlite:///nasicon.db).",
     ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at INFO level."),
 ) -> None:

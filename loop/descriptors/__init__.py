@@ -69,7 +69,7 @@ def describe_formulas(
     """
     parsed = parse_formulas(formulas, oxidation_states)
     frame = describe(parsed.batch)
-    frame.insert(0, "formula", parsed.batch.formulas())
+    frame.insert(0, "formula", parsed.formulas())
     frame.insert(0, "input_row", parsed.rows)
     return frame, parsed
 

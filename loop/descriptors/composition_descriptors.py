@@ -61,9 +61,7 @@ _A_X = np.array([pauling_electronegativity(ion.element) for ion in A_SITE_IONS])
 _A_Q = np.array([float(ion.charge) for ion in A_SITE_IONS])
 
 
-def _weighted_stats(
-    values: np.ndarray, weights: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _weighted_stats(values: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mean = (weights * values).sum(1)
     var = (weights * (values - mean[:, None]) ** 2).sum(1)
     return mean, np.sqrt(np.maximum(var, 0.0))

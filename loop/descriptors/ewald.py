@@ -58,9 +58,7 @@ def sublattice_ewald_matrix() -> np.ndarray:
     from pymatgen.core import DummySpecies
 
     markers = ["Xa", "Xb", "Xc", "Xd", "Xf", "Xg"]
-    structure = nasicon_template(
-        [DummySpecies(m, oxidation_state=1) for m in markers]
-    )
+    structure = nasicon_template([DummySpecies(m, oxidation_state=1) for m in markers])
     labels = np.array([markers.index(site.specie.symbol) for site in structure])
     matrix = EwaldSummation(structure).total_energy_matrix
     onehot = np.eye(len(SUBLATTICES))[labels]  # (sites, 6)

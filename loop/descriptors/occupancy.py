@@ -171,6 +171,11 @@ class ParsedFormulas:
     batch: OccupancyBatch
     rows: np.ndarray  # input row of each batch row
     errors: list[tuple[int, str, str]]  # (input row, formula, reason)
+    compositions: list[NasiconComposition]  # one per batch row
+
+    def formulas(self) -> list[str]:
+        """Canonical formula of every valid row."""
+        return [comp.formula for comp in self.compositions]
 
 
 def parse_formulas(
@@ -186,4 +191,6 @@ def parse_formulas(
             rows.append(i)
         except CompositionError as exc:
             errors.append((i, str(formula), str(exc)))
-    return ParsedFormulas(batch_from_compositions(comps), np.asarray(rows, dtype=np.intp), errors)
+    return ParsedFormulas(
+        batch_from_compositions(comps), np.asarray(rows, dtype=np.intp), errors, comps
+    )
