@@ -1,0 +1,703 @@
+"""Registry commands: init / db, import, record, retract, export, queue, history, campaign.
+
+The database is ``--db`` / ``NASICON_DB`` (default ``sqlite:///nasicon.db`` in the working
+directory). Every write is one transaction: a refused input stores nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from experiments.batch import BatchError, record_batch
+from experiments.export import outcomes_frame
+from experiments.importers.dft import import_dft
+from experiments.importers.literature import LiteratureError, import_literature
+from experiments.labels import sample_labels
+from experiments.records import (
+    ConductivityRecord,
+    OutcomeRecord,
+    SynthesisRecord,
+    XRDRecord,
+    parse_phases,
+    store_records,
+    with_raw_file,
+)
+from experiments.training_data import training_frame
+from loop.cli.context import state
+from loop.config import NasiconConfig
+from loop.errors import ValidationError
+from registry import ProposalRecord, ProposalStatus, RecordErrors, Registry, migrations
+from registry.engine import display_url
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+db_app = typer.Typer(help="Registry database schema (alembic migrations).", no_args_is_help=True)
+import_app = typer.Typer(help="Import published data into the registry.", no_args_is_help=True)
+record_app = typer.Typer(help="Record outcomes from the bench.", no_args_is_help=True)
+queue_app = typer.Typer(help="The proposal queue.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Campaigns (groups of samples).", no_args_is_help=True)
+
+BY_HELP = "Who does this (default: your login name)."
+
+
+def _config(ctx: typer.Context) -> NasiconConfig:
+    return state(ctx).config()
+
+
+def _registry(ctx: typer.Context, check_schema: bool = True) -> Registry:
+    return Registry.from_config(_config(ctx), check_schema=check_schema)
+
+
+def _who(by: str | None) -> str:
+    return (by or "").strip() or getpass.getuser()
+
+
+def _problems(lines: list[tuple[Any, str]], prefix: str) -> None:
+    for where, why in lines:
+        err_console.print(f"{prefix} {where}: {why}", highlight=False, markup=False)
+
+
+def _store(
+    ctx: typer.Context, records: list[OutcomeRecord], by: str | None
+) -> tuple[Registry, Any]:
+    registry = _registry(ctx)
+    try:
+        report = store_records(registry, records, recorded_by=_who(by))
+    except RecordErrors:
+        registry.close()
+        raise
+    return registry, report
+
+
+def _label_text(registry: Registry, sample_pk: int, threshold: float) -> str:
+    snaps = [s for s in registry.outcomes(kinds=("synthesis", "xrd")) if s.sample_pk == sample_pk]
+    labels = sample_labels(snaps, threshold)
+    if sample_pk not in labels:
+        return "no label"
+    label = labels[sample_pk][1]
+    verdict = {1: "synthesizable", 0: "not synthesizable", None: "no label yet"}[label.value]
+    return f"{verdict} ({label.reason})"
+
+
+def _report_stored(
+    ctx: typer.Context, registry: Registry, report: Any, record: OutcomeRecord
+) -> None:
+    threshold = _config(ctx).labels.impurity_threshold
+    for _, kind, row_id in report.added:
+        sample = registry.sample(record.sample_id, record.campaign)
+        what = "correction" if record.supersedes_id else "record"
+        console.print(
+            f"stored {kind} {what} {row_id} for sample {sample.sample_id} ({sample.formula}); "
+            f"label: {_label_text(registry, sample.pk, threshold)}",
+            highlight=False,
+        )
+    for pid in report.proposals_updated:
+        p = registry.proposal(pid)
+        console.print(f"proposal {pid} is now {p.status.value}", highlight=False)
+
+
+# -- init and db ------------------------------------------------------------------------------
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the registry database (or bring its schema up to date) and the default campaign."""
+    cfg = _config(ctx)
+    registry = _registry(ctx, check_schema=False)
+    with registry:
+        revision = registry.init_schema()
+    console.print(
+        f"registry ready at {display_url(cfg.database.url)} (schema revision {revision})",
+        highlight=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the registry database to the newest schema (optuna's tables are left alone)."""
+    with _registry(ctx, check_schema=False) as registry:
+        before = registry.schema_revision()
+        after = registry.init_schema()
+    if before == after:
+        console.print(f"schema already at revision {after}; nothing to do", highlight=False)
+    else:
+        console.print(
+            f"schema upgraded from {before or 'empty'} to revision {after}", highlight=False
+        )
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database's schema revision and the newest one this nasicon knows."""
+    with _registry(ctx, check_schema=False) as registry:
+        current = registry.schema_revision()
+    head = migrations.head_revision()
+    note = (
+        "up to date"
+        if current == head
+        else f"behind; run: {migrations.upgrade_command(_config(ctx).database.url)}"
+    )
+    console.print(f"schema revision {current or 'none'} (newest {head}): {note}", highlight=False)
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+@campaign_app.command("add")
+def campaign_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Campaign name."),
+    description: str | None = typer.Option(None, help="What the campaign is for."),
+) -> None:
+    """Create a campaign (sample ids are unique within a campaign)."""
+    if not name.strip():
+        raise ValidationError("a campaign needs a name")
+    with _registry(ctx) as registry:
+        cid = registry.ensure_campaign(name.strip(), description)
+    console.print(f"campaign {name.strip()!r} (id {cid})", highlight=False)
+
+
+@campaign_app.command("list")
+def campaign_list(ctx: typer.Context) -> None:
+    """List the campaigns."""
+    with _registry(ctx) as registry:
+        rows = registry.campaigns()
+    table = Table(title="campaigns")
+    for col in ("id", "name", "description", "created"):
+        table.add_column(col)
+    for c in rows:
+        table.add_row(str(c.id), c.name, c.description or "", f"{c.created_at:%Y-%m-%d}")
+    console.print(table)
+
+
+# -- imports -------------------------------------------------------------------------------------
+
+
+@import_app.command("dft")
+def import_dft_command(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None,
+        help="Folder of train.csv/test.csv (default: config data.dft_path / NASICON_DFT_DATA).",
+    ),
+) -> None:
+    """Import the 3881-composition DFT data set (Ouyang et al. 2021) as computed records."""
+    folder = path or _config(ctx).data.dft_path
+    with _registry(ctx) as registry:
+        with console.status(f"importing the DFT data set from {folder} ..."):
+            report = import_dft(registry, folder)
+    console.print(report.summary(), highlight=False)
+
+
+@import_app.command("literature")
+def import_literature_command(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None, help="Literature CSV (default: config data.literature_path)."
+    ),
+    campaign: str | None = typer.Option(None, help="Campaign (default: the file's name)."),
+    citation: str | None = typer.Option(None, help="Citation of the source."),
+) -> None:
+    """Import published synthesis outcomes (synthesis, XRD and conductivity records)."""
+    file = path or _config(ctx).data.literature_path
+    with _registry(ctx) as registry:
+        try:
+            report = import_literature(registry, file, campaign=campaign, citation=citation)
+        except LiteratureError as exc:
+            _problems(exc.problems, "line")
+            raise
+    console.print(report.summary(), highlight=False)
+
+
+# -- recording -----------------------------------------------------------------------------------
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"--date {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@record_app.command("synthesis")
+def record_synthesis(
+    ctx: typer.Context,
+    sample: str = typer.Option(..., "--sample", help="Sample id (unique in its campaign)."),
+    succeeded: bool = typer.Option(
+        ...,
+        "--succeeded/--failed",
+        help="Did the synthesis give a product? (--failed = negative label)",
+    ),
+    formula: str | None = typer.Option(
+        None, help="Composition as made (required for a new sample)."
+    ),
+    campaign: str | None = typer.Option(None, help="Campaign (default 'default')."),
+    proposal: int | None = typer.Option(
+        None, help="Queue proposal this sample answers (found automatically otherwise)."
+    ),
+    precursors: str | None = typer.Option(None, help="Precursors, free text."),
+    calcination_c: float | None = typer.Option(
+        None, "--calcination-c", help="Calcination temperature, C."
+    ),
+    calcination_h: float | None = typer.Option(
+        None, "--calcination-h", help="Calcination time, h."
+    ),
+    sintering_c: float | None = typer.Option(
+        None, "--sintering-c", help="Sintering temperature, C."
+    ),
+    sintering_h: float | None = typer.Option(None, "--sintering-h", help="Sintering time, h."),
+    atmosphere: str | None = typer.Option(None, help="Furnace atmosphere."),
+    operator: str | None = typer.Option(None, help="Who made the sample."),
+    made_on: str | None = typer.Option(None, "--date", help="Synthesis date, YYYY-MM-DD."),
+    notes: str | None = typer.Option(None, help="Notes."),
+    supersedes: int | None = typer.Option(
+        None, help="Correct this synthesis record (new row, old kept)."
+    ),
+    reason: str | None = typer.Option(None, help="Why (required with --supersedes)."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Record a synthesis attempt: creates the sample (temperatures stored in K)."""
+    if supersedes is not None and formula is None:
+        with _registry(ctx) as registry:
+            formula = registry.sample(sample, campaign).formula
+    if formula is None:
+        raise ValidationError("a new sample needs --formula")
+    record = SynthesisRecord.create(
+        sample, formula, succeeded, campaign=campaign, proposal_id=proposal,
+        precursors=precursors, calcination_c=calcination_c, calcination_hours=calcination_h,
+        sintering_c=sintering_c, sintering_hours=sintering_h, atmosphere=atmosphere,
+        operator=operator, synthesized_on=_parse_date(made_on), notes=notes,
+        supersedes_id=supersedes, reason=reason,
+    )  # fmt: skip
+    registry, report = _store(ctx, [record], by)
+    with registry:
+        _report_stored(ctx, registry, report, record)
+
+
+@record_app.command("xrd")
+def record_xrd(
+    ctx: typer.Context,
+    sample: str = typer.Option(..., "--sample", help="Sample id."),
+    phase: list[str] = typer.Option(
+        None,
+        "--phase",
+        help="Phase seen, NAME or NAME=WEIGHT_FRACTION (repeat; NASICON names the target).",
+    ),
+    phase_pure: bool | None = typer.Option(
+        None, "--phase-pure/--not-phase-pure", help="Verdict (default: from the phases)."
+    ),
+    space_group: str | None = typer.Option(None, help="Space group of the NASICON phase."),
+    a: float | None = typer.Option(None, "--a", help="Lattice parameter a, A."),
+    b: float | None = typer.Option(None, "--b", help="Lattice parameter b, A."),
+    c: float | None = typer.Option(None, "--c", help="Lattice parameter c, A."),
+    alpha: float | None = typer.Option(None, "--alpha", help="Cell angle alpha, deg."),
+    beta: float | None = typer.Option(None, "--beta", help="Cell angle beta, deg."),
+    gamma: float | None = typer.Option(None, "--gamma", help="Cell angle gamma, deg."),
+    rwp: float | None = typer.Option(None, help="Fit R_wp."),
+    notes: str | None = typer.Option(None, help="Notes."),
+    raw: Path | None = typer.Option(
+        None, "--raw", help="Raw pattern file to keep (stored by SHA-256)."
+    ),
+    campaign: str | None = typer.Option(
+        None, help="Campaign of the sample (if the id is ambiguous)."
+    ),
+    formula: str | None = typer.Option(None, help="Check that the sample has this composition."),
+    supersedes: int | None = typer.Option(
+        None, help="Correct this XRD record (new row, old kept)."
+    ),
+    reason: str | None = typer.Option(None, help="Why (required with --supersedes)."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Record a powder XRD result; the sample's label follows from it."""
+    cfg = _config(ctx)
+    record: Any = XRDRecord.create(
+        sample, phases=parse_phases(phase or []), phase_pure=phase_pure,
+        impurity_threshold=cfg.labels.impurity_threshold, campaign=campaign, formula=formula,
+        space_group=space_group, a_a=a, b_a=b, c_a=c, alpha_deg=alpha, beta_deg=beta,
+        gamma_deg=gamma, rwp=rwp, notes=notes, supersedes_id=supersedes, reason=reason,
+    )  # fmt: skip
+    if raw is not None:
+        record = with_raw_file(record, raw, cfg.data.raw_store)
+    registry, report = _store(ctx, [record], by)
+    with registry:
+        _report_stored(ctx, registry, report, record)
+
+
+@record_app.command("conductivity")
+def record_conductivity(
+    ctx: typer.Context,
+    sample: str = typer.Option(..., "--sample", help="Sample id."),
+    total: float | None = typer.Option(None, "--total", help="Total conductivity, in --unit."),
+    bulk: float | None = typer.Option(None, "--bulk", help="Bulk conductivity, in --unit."),
+    gb: float | None = typer.Option(None, "--gb", help="Grain-boundary conductivity, in --unit."),
+    unit: str = typer.Option("S/cm", "--unit", help="S/cm or mS/cm (stored as S/cm)."),
+    temperature_c: float | None = typer.Option(
+        None, "--temperature-c", help="Measurement temperature, C (default 25)."
+    ),
+    temperature_k: float | None = typer.Option(
+        None, "--temperature-k", help="Measurement temperature, K."
+    ),
+    ea: float | None = typer.Option(None, "--ea", help="Activation energy, eV."),
+    density_pct: float | None = typer.Option(None, "--density-pct", help="Relative density, %."),
+    ccd: float | None = typer.Option(None, "--ccd", help="Critical current density, mA/cm2."),
+    notes: str | None = typer.Option(None, help="Notes."),
+    raw: Path | None = typer.Option(
+        None, "--raw", help="Raw impedance file to keep (stored by SHA-256)."
+    ),
+    campaign: str | None = typer.Option(
+        None, help="Campaign of the sample (if the id is ambiguous)."
+    ),
+    formula: str | None = typer.Option(None, help="Check that the sample has this composition."),
+    supersedes: int | None = typer.Option(
+        None, help="Correct this conductivity record (new row, old kept)."
+    ),
+    reason: str | None = typer.Option(None, help="Why (required with --supersedes)."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Record an ionic conductivity measurement (stored in S/cm at a temperature in K)."""
+    cfg = _config(ctx)
+    record: Any = ConductivityRecord.create(
+        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit,
+        temperature_c=temperature_c, temperature_k=temperature_k, ea_ev=ea,
+        relative_density_pct=density_pct, ccd_ma_cm2=ccd, notes=notes, campaign=campaign,
+        formula=formula, supersedes_id=supersedes, reason=reason,
+    )  # fmt: skip
+    if raw is not None:
+        record = with_raw_file(record, raw, cfg.data.raw_store)
+    registry, report = _store(ctx, [record], by)
+    with registry:
+        _report_stored(ctx, registry, report, record)
+
+
+@record_app.command("batch")
+def record_batch_command(
+    ctx: typer.Context,
+    file: Path = typer.Argument(
+        ..., help="CSV of outcomes (see the columns in experiments/batch.py)."
+    ),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Record many outcomes from a CSV in one transaction: every row is stored, or none."""
+    cfg = _config(ctx)
+    with _registry(ctx) as registry:
+        try:
+            report = record_batch(
+                registry, file, recorded_by=_who(by),
+                impurity_threshold=cfg.labels.impurity_threshold,
+            )  # fmt: skip
+        except BatchError as exc:
+            _problems(exc.problems, "line")
+            raise
+    kinds = Counter(kind for _, kind, _ in report.added)
+    stored = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing new"
+    console.print(
+        f"{file}: stored {stored}; {len(report.samples_created)} new samples, "
+        f"{len(report.unchanged)} records already stored, "
+        f"{len(report.proposals_updated)} proposals moved on",
+        highlight=False,
+    )
+
+
+def retract(
+    ctx: typer.Context,
+    kind: str = typer.Argument(..., help="synthesis, xrd or conductivity."),
+    record_id: int = typer.Argument(..., help="Id of the record (see nasicon history)."),
+    reason: str = typer.Option(..., "--reason", help="Why the record is withdrawn."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Withdraw a result (kept in the history; training data stops using it)."""
+    if kind not in ("synthesis", "xrd", "conductivity"):
+        raise ValidationError(f"record kind {kind!r} is not synthesis, xrd or conductivity")
+    with _registry(ctx) as registry:
+        rid = registry.retract(kind, record_id, reason=reason, recorded_by=_who(by))  # type: ignore[arg-type]
+    console.print(f"{kind} record {record_id} retracted (retraction record {rid})", highlight=False)
+
+
+# -- export and history ----------------------------------------------------------------------------
+
+
+def _write_csv(frame: pd.DataFrame, output: Path) -> None:
+    if str(output) == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    try:
+        with os.fdopen(fd, "w", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, output)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export(
+    ctx: typer.Context,
+    output: Path = typer.Option(..., "-o", "--output", help="CSV file to write ('-' for stdout)."),
+    history: bool = typer.Option(
+        False, "--history", help="Also superseded, retracted and retraction rows."
+    ),
+    descriptors: bool = typer.Option(False, "--descriptors", help="Add every cached descriptor."),
+    training: bool = typer.Option(
+        False, "--training", help="Write the training data (DFT + experimental labels) instead."
+    ),
+) -> None:
+    """Write every outcome joined with its composition and label to CSV."""
+    cfg = _config(ctx)
+    with _registry(ctx) as registry:
+        if training:
+            frame = training_frame(
+                registry, experimental_weight=cfg.labels.experimental_weight,
+                ehull_threshold_mev=cfg.labels.ehull_threshold_mev,
+                impurity_threshold=cfg.labels.impurity_threshold,
+            )  # fmt: skip
+        else:
+            frame = outcomes_frame(
+                registry, include_history=history, descriptors=descriptors,
+                impurity_threshold=cfg.labels.impurity_threshold,
+            )  # fmt: skip
+    _write_csv(frame, output)
+    if str(output) != "-":
+        what = "training rows" if training else "outcome records"
+        console.print(f"wrote {len(frame)} {what} to {output}", highlight=False)
+
+
+def _summary(kind: str, values: dict[str, Any]) -> str:
+    if kind == "synthesis":
+        parts = ["succeeded" if values.get("succeeded") else "FAILED"]
+        for key, label in (
+            ("calcination_temperature_k", "calc"),
+            ("sintering_temperature_k", "sinter"),
+        ):
+            if values.get(key) is not None:
+                parts.append(f"{label} {values[key] - 273.15:g} C")
+        return ", ".join(parts)
+    if kind == "xrd":
+        phases = values.get("phases") or []
+        text = ";".join(
+            p["name"] + ("" if p.get("weight_fraction") is None else f"={p['weight_fraction']:g}")
+            for p in phases
+        )
+        return ("phase pure" if values.get("phase_pure") else "not pure") + (
+            f" [{text}]" if text else ""
+        )
+    parts = [
+        f"{name} {values[key]:.3g} S/cm"
+        for key, name in (
+            ("sigma_total_s_cm", "total"),
+            ("sigma_bulk_s_cm", "bulk"),
+            ("sigma_gb_s_cm", "gb"),
+        )
+        if values.get(key) is not None
+    ]
+    if values.get("temperature_k") is not None:
+        parts.append(f"at {values['temperature_k']:g} K")
+    return ", ".join(parts)
+
+
+def history(
+    ctx: typer.Context,
+    sample: str = typer.Argument(..., help="Sample id."),
+    campaign: str | None = typer.Option(None, help="Campaign (if the id is in several)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The whole trail of a sample: every record, correction and retraction, and its proposal."""
+    with _registry(ctx) as registry:
+        h = registry.history(sample, campaign)
+    if as_json:
+        payload = {
+            "sample": {**h.sample.__dict__, "created_at": h.sample.created_at.isoformat()},
+            "records": [
+                {
+                    "kind": r.kind,
+                    "id": r.id,
+                    "status": r.status,
+                    "values": dict(r.values),
+                    "supersedes_id": r.supersedes_id,
+                    "superseded_by": r.superseded_by,
+                    "reason": r.reason,
+                    "recorded_by": r.recorded_by,
+                    "recorded_at": r.recorded_at.isoformat(),
+                }
+                for r in h.records
+            ],
+            "proposal_events": [
+                {
+                    "from": e.from_status,
+                    "to": e.to_status,
+                    "who": e.who,
+                    "reason": e.reason,
+                    "at": e.at.isoformat(),
+                }
+                for e in h.proposal_events
+            ],
+        }
+        typer.echo(json.dumps(payload, indent=2, default=str))
+        return
+    s = h.sample
+    console.print(
+        f"sample {s.sample_id} ({s.campaign}): {s.formula}, source {s.source}, "
+        f"created {s.created_at:%Y-%m-%d %H:%M} UTC by {s.created_by}",
+        highlight=False,
+    )
+    table = Table(title=f"history of {s.sample_id}")
+    for col in ("when (UTC)", "kind", "id", "status", "what", "by", "reason"):
+        table.add_column(col)
+    for r in h.records:
+        status = r.status + (f" by {r.superseded_by}" if r.superseded_by else "")
+        what = (
+            f"retracts {r.supersedes_id}" if r.is_retraction else _summary(r.kind, dict(r.values))
+        )
+        if r.supersedes_id and not r.is_retraction:
+            what = f"corrects {r.supersedes_id}: {what}"
+        table.add_row(
+            f"{r.recorded_at:%Y-%m-%d %H:%M}", r.kind, str(r.id), status, what, r.recorded_by,
+            r.reason or "",
+        )  # fmt: skip
+    console.print(table)
+    if h.proposal is not None:
+        console.print(
+            f"proposal {h.proposal.id} (round {h.proposal.round_number}, {h.proposal.strategy}): "
+            f"{h.proposal.status.value}",
+            highlight=False,
+        )
+        for e in h.proposal_events:
+            console.print(
+                f"  {e.at:%Y-%m-%d %H:%M} {e.from_status or '-'} -> {e.to_status} by {e.who}"
+                + (f" ({e.reason})" if e.reason else ""),
+                highlight=False,
+            )
+
+
+# -- queue -----------------------------------------------------------------------------------------
+
+
+def _proposal_dict(p: ProposalRecord) -> dict[str, Any]:
+    return {
+        "id": p.id, "round": p.round_number, "formula": p.formula, "status": p.status.value,
+        "strategy": p.strategy, "acquisition_score": p.acquisition_score,
+        "probabilities": dict(p.probabilities), "reason": p.reason,
+        "status_reason": p.status_reason, "claimed_by": p.claimed_by,
+        "claim_expires_at": None if p.claim_expires_at is None else p.claim_expires_at.isoformat(),
+        "model_run_id": p.model_run_id,
+    }  # fmt: skip
+
+
+@queue_app.command("list")
+def queue_list(
+    ctx: typer.Context,
+    status: list[str] = typer.Option(None, "--status", help="Only these statuses (repeat)."),
+    all_: bool = typer.Option(
+        False, "--all", help="Include finished proposals (default: open only)."
+    ),
+    round_number: int | None = typer.Option(None, "--round", help="Only this round."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List proposals (open ones by default); lapsed claims return to the queue first."""
+    try:
+        wanted = [ProposalStatus(s) for s in status] if status else None
+    except ValueError:
+        known = ", ".join(s.value for s in ProposalStatus)
+        raise ValidationError(f"--status must be one of {known}") from None
+    if wanted is None and not all_:
+        wanted = [s for s in ProposalStatus if s.is_open]
+    with _registry(ctx) as registry:
+        rows = registry.list_proposals(wanted, round_number)
+    if as_json:
+        typer.echo(json.dumps([_proposal_dict(p) for p in rows], indent=2))
+        return
+    table = Table(title=f"proposals ({len(rows)})")
+    for col in ("id", "round", "formula", "status", "score", "strategy", "claimed by", "reason"):
+        table.add_column(col)
+    for p in rows:
+        table.add_row(
+            str(p.id), "" if p.round_number is None else str(p.round_number), p.formula,
+            p.status.value, "" if p.acquisition_score is None else f"{p.acquisition_score:.3g}",
+            p.strategy, p.claimed_by or "", p.status_reason or p.reason or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@queue_app.command("claim")
+def queue_claim(
+    ctx: typer.Context,
+    proposal_id: int = typer.Argument(..., help="Proposal id."),
+    hours: float | None = typer.Option(
+        None, help="How long the claim holds, h (default: config queue.claim_hours)."
+    ),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Claim a queued proposal (it returns to the queue if the claim lapses)."""
+    with _registry(ctx) as registry:
+        p = registry.claim(proposal_id, _who(by), hours)
+    console.print(
+        f"proposal {p.id} ({p.formula}) claimed by {p.claimed_by} until "
+        f"{p.claim_expires_at:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+    )
+
+
+@queue_app.command("release")
+def queue_release(
+    ctx: typer.Context,
+    proposal_id: int = typer.Argument(..., help="Proposal id."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Put a claimed proposal back in the queue."""
+    with _registry(ctx) as registry:
+        p = registry.release(proposal_id, _who(by))
+    console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
+
+
+@queue_app.command("abandon")
+def queue_abandon(
+    ctx: typer.Context,
+    proposal_id: int = typer.Argument(..., help="Proposal id."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept with the proposal)."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Abandon a proposal. (A failed synthesis is an outcome: record it, do not abandon.)"""
+    with _registry(ctx) as registry:
+        p = registry.abandon(proposal_id, reason, _who(by))
+    console.print(f"proposal {p.id} ({p.formula}) abandoned: {p.status_reason}", highlight=False)
+
+
+@queue_app.command("reject")
+def queue_reject(
+    ctx: typer.Context,
+    proposal_id: int = typer.Argument(..., help="Proposal id."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept with the proposal)."),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Reject a queued proposal before anyone makes it."""
+    with _registry(ctx) as registry:
+        p = registry.reject(proposal_id, reason, _who(by))
+    console.print(f"proposal {p.id} ({p.formula}) rejected: {p.status_reason}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the registry commands to ``app``."""
+    app.command("init")(init)
+    app.add_typer(db_app, name="db")
+    app.add_typer(campaign_app, name="campaign")
+    app.add_typer(import_app, name="import")
+    app.add_typer(record_app, name="record")
+    app.command("retract")(retract)
+    app.command("export")(export)
+    app.command("history")(history)
+    app.add_typer(queue_app, name="queue")

@@ -1,0 +1,204 @@
+"""What the registry hands out: frozen snapshots, detached from any database session.
+
+Changing a snapshot changes nothing in the database (they cannot be changed anyway);
+ask the :class:`registry.store.Registry` again for fresh state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Literal
+
+from registry.queue import ProposalStatus
+
+OutcomeKind = Literal["synthesis", "xrd", "conductivity"]
+OUTCOME_KINDS: tuple[OutcomeKind, ...] = ("synthesis", "xrd", "conductivity")
+RecordStatus = Literal["current", "superseded", "retracted", "retraction"]
+
+
+def frozen_mapping(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """A read-only view of a copy of ``data``."""
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class CampaignRecord:
+    """A campaign."""
+
+    id: int
+    name: str
+    description: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CompositionRecord:
+    """A composition: canonical formula, site occupancies (per 12 O) and descriptors."""
+
+    id: int
+    formula: str
+    na: float
+    m_site: tuple[tuple[str, int, float], ...]  # (element, charge, amount)
+    a_site: tuple[tuple[str, int, float], ...]
+    descriptors: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SampleRecord:
+    """A physical sample and the composition it was made as."""
+
+    pk: int
+    sample_id: str
+    campaign: str
+    formula: str
+    composition_id: int
+    proposal_id: int | None
+    source: str
+    citation: str | None
+    created_at: datetime
+    created_by: str
+
+
+@dataclass(frozen=True)
+class OutcomeSnapshot:
+    """One stored synthesis, XRD or conductivity row (values in canonical units).
+
+    ``status`` is ``current`` (the live value of its chain), ``superseded`` (replaced by
+    ``superseded_by``), ``retracted`` (withdrawn by row ``superseded_by``) or
+    ``retraction`` (this row withdraws ``supersedes_id``).
+    """
+
+    kind: OutcomeKind
+    id: int
+    sample_pk: int
+    sample_id: str
+    campaign: str
+    formula: str
+    values: Mapping[str, Any]
+    supersedes_id: int | None
+    is_retraction: bool
+    reason: str | None
+    recorded_by: str
+    recorded_at: datetime
+    status: RecordStatus = "current"
+    superseded_by: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelRunRecord:
+    """A trained model of a round with its metrics and artifact."""
+
+    id: int
+    round_number: int | None
+    algorithm: str
+    scope: str
+    hyperparameters: Mapping[str, Any]
+    fold_metrics: tuple[Mapping[str, Any], ...]
+    metrics: Mapping[str, Any]
+    is_champion: bool
+    artifact_path: str | None
+    artifact_sha256: str | None
+    training_data_sha256: str
+    library_versions: Mapping[str, Any]
+    n_train: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ProposalRecord:
+    """A proposal and where it is in the lab."""
+
+    id: int
+    round_number: int | None
+    formula: str
+    composition_id: int
+    model_run_id: int | None
+    probabilities: Mapping[str, float]
+    acquisition_score: float | None
+    strategy: str
+    reason: str | None
+    status: ProposalStatus
+    status_reason: str | None
+    status_changed_at: datetime
+    status_changed_by: str | None
+    claimed_by: str | None
+    claim_expires_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ProposalEvent:
+    """One status change of a proposal."""
+
+    proposal_id: int
+    from_status: ProposalStatus | None
+    to_status: ProposalStatus
+    who: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RoundRecord:
+    """A closed-loop round."""
+
+    number: int
+    flow_run_id: str | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    champion_run_id: int | None
+    n_new_labels: int | None
+    n_proposals: int | None
+
+
+@dataclass(frozen=True)
+class SampleHistory:
+    """Everything recorded about one sample, oldest first."""
+
+    sample: SampleRecord
+    records: tuple[OutcomeSnapshot, ...]
+    proposal: ProposalRecord | None = None
+    proposal_events: tuple[ProposalEvent, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutcomeWrite:
+    """A request to store one outcome row (values in canonical units, see registry.tables).
+
+    A synthesis write without ``supersedes_id`` creates the sample ``sample_id`` (its
+    ``formula`` is required); other writes refer to an existing sample, found in
+    ``campaign`` or, when that is None, in whichever campaign holds the id (it must be
+    unique). ``supersedes_id`` makes the write a correction of that row.
+    """
+
+    kind: OutcomeKind
+    sample_id: str
+    values: Mapping[str, Any]
+    campaign: str | None = None
+    formula: str | None = None
+    proposal_id: int | None = None
+    supersedes_id: int | None = None
+    reason: str | None = None
+    source: str = "bench"
+    citation: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What a :meth:`Registry.write_outcomes` call stored.
+
+    Attributes:
+        added: (index of the write, kind, id of the new row) of every stored row.
+        unchanged: indices of writes identical to what was already stored (skipped).
+        samples_created: sample ids created by the call.
+        proposals_updated: ids of proposals whose status the writes moved on.
+    """
+
+    added: tuple[tuple[int, OutcomeKind, int], ...] = ()
+    unchanged: tuple[int, ...] = ()
+    samples_created: tuple[str, ...] = ()
+    proposals_updated: tuple[int, ...] = field(default=())

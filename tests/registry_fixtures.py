@@ -1,0 +1,196 @@
+"""Fixtures and helpers of the registry tests (import with ``from registry_fixtures import *``).
+
+``any_url`` / ``registry`` are parametrised over a SQLite file and the real PostgreSQL
+server (skipped, with the reason, when it is unreachable), like Optuna's StorageTestCase.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from loop.errors import NasiconError
+from registry import Registry
+from registry.migrations import upgrade
+
+REPO = Path(__file__).resolve().parents[1]
+NASICON = Path(sys.executable).with_name("nasicon")
+NZSP = "Na3Zr2Si2PO12"
+SC_NZSP = "Na3.2Zr1.8Sc0.2Si2PO12"
+LU_NZSP = "Na3.5Zr1.5Lu0.5Si2PO12"
+
+#: Tables whose row counts prove that a refused command wrote nothing.
+COUNTED_TABLES = (
+    "campaigns",
+    "compositions",
+    "samples",
+    "synthesis_records",
+    "xrd_results",
+    "conductivity_results",
+    "proposals",
+    "proposal_events",
+    "model_runs",
+    "rounds",
+    "computed_records",
+)
+#: Children before parents.
+DELETE_ORDER = (
+    "conductivity_results",
+    "xrd_results",
+    "synthesis_records",
+    "samples",
+    "proposal_events",
+    "rounds",
+    "proposals",
+    "computed_records",
+    "model_runs",
+    "compositions",
+    "campaigns",
+)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of a fresh, empty database: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'registry.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture(scope="session")
+def shared_postgres_url(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL database migrated once for the session (emptied before each test)."""
+    name = f"nasicon_registry_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            # DELETE with the immutability triggers switched off for this transaction only
+            # (much faster than TRUNCATE), then restart the id sequences.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for table in DELETE_ORDER:
+                conn.execute(sa.text(f"DELETE FROM {table}"))
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false)")
+                )
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
+    """An initialised, empty registry: on a SQLite file, then on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'registry.db'}"
+    else:
+        url = request.getfixturevalue("shared_postgres_url")
+        _empty_postgres(url)
+    reg = Registry.from_url(url, check_schema=False)
+    if request.param == "sqlite":
+        reg.init_schema()
+    else:
+        reg.ensure_campaign("default")  # what init_schema adds to the migrated schema
+    yield reg
+    reg.close()
+
+
+@pytest.fixture
+def sqlite_registry(sqlite_url: str) -> Iterator[Registry]:
+    """An initialised registry on a SQLite file."""
+    reg = Registry.from_url(sqlite_url, check_schema=False)
+    reg.init_schema()
+    yield reg
+    reg.close()
+
+
+def row_counts(url: str) -> dict[str, int]:
+    """Rows in every registry table (to prove that nothing was written)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {
+                t: conn.execute(sa.text(f"SELECT count(*) FROM {t}")).scalar_one()
+                for t in COUNTED_TABLES
+            }
+    finally:
+        engine.dispose()
+
+
+class CLIResult:
+    """Outcome of an in-process CLI call, the way ``nasicon`` would report it."""
+
+    def __init__(self, code: int, output: str, error: str | None, exception: BaseException | None):
+        self.code = code
+        self.output = output
+        self.error = error
+        self.exception = exception
+
+
+def invoke(args: list[str], cwd: Path | None = None) -> CLIResult:
+    """Run the CLI in-process; a NasiconError becomes exit 2 and its ``error:`` line."""
+    from loop.cli.main import app
+
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(app, args, standalone_mode=False, catch_exceptions=True)
+    finally:
+        os.chdir(old)
+    exc = result.exception
+    if isinstance(exc, NasiconError):
+        return CLIResult(2, result.output, f"error: {exc}", exc)
+    if exc is not None and not isinstance(exc, SystemExit):
+        raise exc
+    code = result.exit_code if exc is None else (exc.code or 0)
+    return CLIResult(int(code or 0), result.output, None, exc)
+
+
+def run_nasicon(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run the installed ``nasicon`` executable."""
+    full_env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MPLBACKEND": "Agg"}
+    full_env.pop("NASICON_DB", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [str(NASICON), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=300
+    )
+
+
+def assert_one_error_line(stderr: str, *needles: str) -> str:
+    """The command printed exactly one line, ``error: ...``, containing every needle."""
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: "), stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
