@@ -267,35 +267,59 @@ def read_batch(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def parse_batch(
-    path: str | Path, impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD
-) -> BatchParse:
-    """Validate every row of a batch file.
-
-    Raises:
-        BatchError: any invalid row (all of them are listed).
-    """
-    file = Path(path)
-    frame = read_batch(file)
+def _parse(path: Path, impurity_threshold: float) -> tuple[BatchParse, list[tuple[int, str]]]:
+    frame = read_batch(path)
     problems: list[tuple[int, str]] = []
     records: list[tuple[int, OutcomeRecord]] = []
     synth_lines: dict[tuple[str | None, str], list[int]] = {}
     for i, rec in enumerate(frame.to_dict("records")):
         line = i + 2
         try:
-            for record in row_records(rec, impurity_threshold):
-                records.append((line, record))
-                if isinstance(record, SynthesisRecord):
-                    key = (record.campaign, record.sample_id)
-                    synth_lines.setdefault(key, []).append(line)
+            row = row_records(rec, impurity_threshold)
         except NasiconError as exc:
             problems.append((line, str(exc)))
+            continue
+        for record in row:
+            records.append((line, record))
+            if isinstance(record, SynthesisRecord):
+                synth_lines.setdefault((record.campaign, record.sample_id), []).append(line)
     for (_, sample), lines in synth_lines.items():
         for line in lines[1:]:
             problems.append((line, f"duplicate sample id {sample!r} (also on line {lines[0]})"))
+    return BatchParse(path, tuple(records), len(frame)), problems
+
+
+def parse_batch(
+    path: str | Path, impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD
+) -> BatchParse:
+    """Validate every row of a batch file (without the database).
+
+    Raises:
+        BatchError: any invalid row (all of them are listed).
+    """
+    parsed, problems = _parse(Path(path), impurity_threshold)
     if problems:
-        raise BatchError(file, problems, len(frame))
-    return BatchParse(file, tuple(records), len(frame))
+        raise BatchError(parsed.path, problems, parsed.n_rows)
+    return parsed
+
+
+def _registry_problems(
+    registry: Registry, records: list[tuple[int, OutcomeRecord]], recorded_by: str
+) -> list[tuple[int, str]]:
+    """What the registry would refuse among ``records`` (checked, then rolled back)."""
+    if not records:
+        return []
+    try:
+        store_records(
+            registry,
+            [r for _, r in records],
+            recorded_by=recorded_by,
+            options=StoreOptions(skip_identical=True),
+            dry_run=True,
+        )
+    except RecordErrors as exc:
+        return [(records[i][0], why) for i, why in exc.problems]
+    return []
 
 
 def record_batch(
@@ -311,13 +335,25 @@ def record_batch(
         BatchError: invalid rows, or rows the registry refused (duplicate or unknown
             sample ids, ...), each with its line; nothing is stored.
     """
-    parsed = parse_batch(path, impurity_threshold)
-    records = [r for _, r in parsed.records]
+    parsed, problems = _parse(Path(path), impurity_threshold)
+    who = recorded_by or getpass.getuser()
+    if problems:
+        # report what the registry would refuse among the valid rows too, so every bad
+        # row is named at once (rows that depend on an invalid row's sample are left out)
+        bad_lines = {line for line, _ in problems}
+        bad_samples = {r.sample_id for line, r in parsed.records if line in bad_lines}
+        rest = [
+            (ln, r)
+            for ln, r in parsed.records
+            if ln not in bad_lines and r.sample_id not in bad_samples
+        ]
+        problems += _registry_problems(registry, rest, who)
+        raise BatchError(parsed.path, problems, parsed.n_rows)
     try:
         report = store_records(
             registry,
-            records,
-            recorded_by=recorded_by or getpass.getuser(),
+            [r for _, r in parsed.records],
+            recorded_by=who,
             options=StoreOptions(skip_identical=True),
         )
     except RecordErrors as exc:

@@ -574,8 +574,9 @@ def store_records(
     *,
     recorded_by: str,
     options: StoreOptions | None = None,
+    dry_run: bool = False,
 ) -> WriteReport:
-    """Store records in one transaction (all or nothing).
+    """Store records in one transaction (all or nothing); ``dry_run`` checks, stores nothing.
 
     Raises:
         registry.RecordErrors: some records were refused (duplicate or unknown sample id,
@@ -588,4 +589,5 @@ def store_records(
         recorded_by=recorded_by,
         skip_identical=opts.skip_identical,
         create_campaigns=opts.create_campaigns,
+        dry_run=dry_run,
     )

@@ -22,6 +22,7 @@ from experiments.labels import DEFAULT_IMPURITY_THRESHOLD, experimental_labels
 from registry import Registry
 
 COLUMNS = ("formula", "label", "source", "weight", "ehull_mev")
+DTYPES = {"formula": str, "label": int, "source": str, "weight": float, "ehull_mev": float}
 
 
 def training_frame(
@@ -61,15 +62,16 @@ def training_frame(
     in_dft = dft["formula"].isin(overridden)
     by_formula = exp_rows.set_index("formula")
     replaced = by_formula.loc[dft.loc[in_dft, "formula"]].reset_index()
-    frame = pd.concat(
-        [
-            dft.loc[~in_dft, list(COLUMNS)],
-            replaced[list(COLUMNS)],
-            exp_rows.loc[~exp_rows["formula"].isin(set(dft["formula"])), list(COLUMNS)],
-        ],
-        ignore_index=True,
-    )
-    return frame.astype({"label": int, "weight": float, "ehull_mev": float, "source": str})
+    parts = [
+        dft.loc[~in_dft, list(COLUMNS)],
+        replaced[list(COLUMNS)],
+        exp_rows.loc[~exp_rows["formula"].isin(set(dft["formula"])), list(COLUMNS)],
+    ]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DTYPES.items()})
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.astype(DTYPES)
 
 
 def frame_sha256(frame: pd.DataFrame) -> str:

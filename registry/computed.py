@@ -67,12 +67,14 @@ def add_computed_records(
             ComputedRecordRow.dataset_formula.in_(names[start : start + CHUNK]),
         )
         stored.update({row.dataset_formula: row for row in session.execute(stmt).scalars()})
-    differing = [
-        r["dataset_formula"]
-        for r in records
-        if r["dataset_formula"] in stored
-        and not all(same_value(r.get(c), getattr(stored[r["dataset_formula"]], c)) for c in COMPARED)
-    ]
+
+    def differs(rec: Mapping[str, Any]) -> bool:
+        row = stored.get(rec["dataset_formula"])
+        return row is not None and not all(
+            same_value(rec.get(c), getattr(row, c)) for c in COMPARED
+        )
+
+    differing = [r["dataset_formula"] for r in records if differs(r)]
     if differing:
         raise ConflictError(
             f"{len(differing)} computed records of {source!r} differ from the stored ones "

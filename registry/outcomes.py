@@ -162,6 +162,12 @@ def sample_record(session: Session, row: SampleRow) -> SampleRecord:
     )
 
 
+def composition_id_of(session: Session, formula: str) -> int | None:
+    """Id of the stored composition with this canonical formula, if any."""
+    stmt = sa.select(CompositionRow.id).where(CompositionRow.formula == formula)
+    return session.execute(stmt).scalar()
+
+
 # -- reading outcomes -----------------------------------------------------------------------
 
 
@@ -410,8 +416,10 @@ class _Writer:
             )
         ).scalar_one_or_none()
         if existing is not None:
-            self._composition_matches(existing, w.formula)
-            if self.skip_identical and self._identical_current(w, existing):
+            same_composition = existing.composition_id == composition_id_of(
+                self.session, comp.formula
+            )
+            if self.skip_identical and same_composition and self._identical_current(w, existing):
                 self.unchanged.append(index)
                 return
             campaign = w.campaign or DEFAULT_CAMPAIGN

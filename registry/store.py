@@ -84,7 +84,8 @@ class Registry:
         engine: SQLAlchemy engine (see :func:`registry.engine.make_engine`).
         check_schema: verify at construction that the schema is at the newest revision.
         claim_hours: how long a queue claim holds unless the caller says otherwise, h.
-        max_attempts: tries of a write transaction before a busy database is reported.
+        max_wait_s: how long a transaction keeps retrying a busy database (SQLite lock,
+            PostgreSQL serialization failure or deadlock) before the error is reported, s.
         busy_timeout_s: the SQLite busy timeout the engine was made with (for messages), s.
     """
 
@@ -94,13 +95,13 @@ class Registry:
         *,
         check_schema: bool = True,
         claim_hours: float = 72.0,
-        max_attempts: int = 12,
+        max_wait_s: float = 120.0,
         busy_timeout_s: float | None = None,
     ) -> None:
         self.engine = engine
         self._writer = write_engine(engine)
         self.claim_hours = claim_hours
-        self.max_attempts = max_attempts
+        self.max_wait_s = max_wait_s
         self.busy_timeout_s = busy_timeout_s
         self.retries = 0  # transactions retried so far (busy / serialization / races)
         if check_schema:
@@ -213,7 +214,7 @@ class Registry:
         if sqlite and ("locked" in low or "busy" in low):
             return RegistryBusyError(
                 f"the registry database {self.url} stayed locked by another writer "
-                f"through {self.max_attempts} attempts; try again in a moment"
+                f"for more than {self.max_wait_s:g} s; try again in a moment"
             )
         if sqlite and "unable to open database file" in low:
             return RegistryUnavailableError(
@@ -236,10 +237,12 @@ class Registry:
             )
         return RegistryError(f"registry database error at {self.url}: {msg}")
 
-    def _retryable(self, exc: SQLAlchemyError, attempt: int) -> bool:
+    def _retryable(self, exc: SQLAlchemyError, attempt: int, started: float) -> bool:
         if isinstance(exc, IntegrityError):
             return attempt <= 2  # a concurrent insert of the same key: re-run, then see it
         if not isinstance(exc, OperationalError | DBAPIError):
+            return False
+        if time.monotonic() - started > self.max_wait_s:
             return False
         if is_sqlite(self.engine):
             low = _first_line(exc).lower()
@@ -248,25 +251,27 @@ class Registry:
 
     def _backoff(self, attempt: int, exc: SQLAlchemyError) -> None:
         self.retries += 1
-        delay = min(0.02 * 2**attempt, 1.0) * (0.5 + random.random())
-        log.info("registry busy (%s); retry %d in %.2f s", _first_line(exc), attempt, delay)
+        delay = min(0.005 * 2**attempt, 0.25) * (0.5 + random.random())
+        log.info("registry busy (%s); retry %d in %.3f s", _first_line(exc), attempt, delay)
         time.sleep(delay)
 
     def _transact(self, work: Callable[[Session], T], *, write: bool = True) -> T:
         """Run ``work(session)`` in one transaction, retrying busy/serialization failures."""
         engine = self._writer if write else self.engine
-        for attempt in range(1, self.max_attempts + 1):
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with Session(engine, expire_on_commit=False) as session:
                     result = work(session)
                     session.commit()
                     return result
             except SQLAlchemyError as exc:
-                if attempt < self.max_attempts and self._retryable(exc, attempt):
+                if self._retryable(exc, attempt, started):
                     self._backoff(attempt, exc)
                     continue
                 raise self._translate(exc) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
 
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
@@ -279,14 +284,17 @@ class Registry:
         """
         engine = self._writer if write else self.engine
         session = Session(engine, expire_on_commit=False)
+        started = time.monotonic()
         try:
-            for attempt in range(1, self.max_attempts + 1):
+            attempt = 0
+            while True:
+                attempt += 1
                 try:
                     session.connection()  # BEGIN (IMMEDIATE for SQLite writes)
                     break
                 except SQLAlchemyError as exc:
                     session.rollback()
-                    if attempt < self.max_attempts and self._retryable(exc, attempt):
+                    if self._retryable(exc, attempt, started):
                         self._backoff(attempt, exc)
                         continue
                     raise self._translate(exc) from exc
@@ -407,6 +415,7 @@ class Registry:
         recorded_by: str,
         skip_identical: bool = False,
         create_campaigns: bool = False,
+        dry_run: bool = False,
     ) -> WriteReport:
         """Store synthesis / XRD / conductivity rows in one transaction (all or nothing).
 
@@ -416,19 +425,25 @@ class Registry:
             skip_identical: a write identical to a stored current row is skipped (reported
                 as unchanged) instead of refused or duplicated; makes imports idempotent.
             create_campaigns: create unknown campaigns instead of refusing the write.
+            dry_run: check everything, then roll back (nothing is stored).
 
         Raises:
             RecordErrors: one or more writes were refused; ``problems`` lists them all.
         """
-        return self._transact(
-            lambda s: outcomes.write_outcomes(
+
+        def work(s: Session) -> WriteReport:
+            report = outcomes.write_outcomes(
                 s,
                 writes,
                 recorded_by=recorded_by,
                 skip_identical=skip_identical,
                 create_campaigns=create_campaigns,
             )
-        )
+            if dry_run:
+                s.rollback()
+            return report
+
+        return self._transact(work)
 
     def retract(self, kind: OutcomeKind, record_id: int, *, reason: str, recorded_by: str) -> int:
         """Withdraw a current outcome row (it stays in the history); id of the retraction."""

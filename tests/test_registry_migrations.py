@@ -1,0 +1,128 @@
+"""Alembic migrations: the upgrade builds exactly the models' schema, the version is checked
+at connect time with the command to run, and optuna's tables in the same database survive."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import optuna
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from registry_fixtures import *  # noqa: F403  (the any_url fixture)
+from registry_fixtures import assert_one_error_line, invoke, run_nasicon
+
+from registry import Registry, SchemaVersionError
+from registry.migrations import VERSION_TABLE, check_schema, head_revision, upgrade
+from registry.migrations.settings import include_object
+from registry.tables import metadata
+
+
+def _tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_on_an_empty_database_creates_the_models_schema(any_url: str) -> None:
+    assert upgrade(any_url) == head_revision()
+    assert set(metadata.tables) | {VERSION_TABLE} <= _tables(any_url)
+    engine = sa.create_engine(any_url)
+    with engine.connect() as conn, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLite cannot reflect expression indexes
+        ctx = MigrationContext.configure(
+            conn, opts={"include_object": include_object, "compare_type": True}
+        )
+        assert compare_metadata(ctx, metadata) == []  # migration == models
+        assert check_schema(engine) == head_revision()
+    engine.dispose()
+    assert upgrade(any_url) == head_revision()  # a second upgrade is a no-op
+
+
+def test_an_empty_database_names_the_command_to_create_it(any_url: str) -> None:
+    sa.create_engine(any_url).connect().close()  # an existing, empty database
+    with pytest.raises(SchemaVersionError, match=r"is empty; create it with: nasicon --db .* init"):
+        Registry.from_url(any_url)
+
+
+def test_a_database_behind_names_the_upgrade_command(any_url: str) -> None:
+    upgrade(any_url, "base")  # the version table exists but records no revision
+    engine = sa.create_engine(any_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE lab_notes (id integer primary key)"))
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match=r"no nasicon registry schema.*init"):
+        Registry.from_url(any_url)
+
+
+def test_a_database_at_an_old_revision_names_the_upgrade_command(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upgrade(sqlite_url)
+    # pretend this nasicon knows a newer revision than the database holds
+    monkeypatch.setattr("registry.migrations.head_revision", lambda: "0002")
+    with pytest.raises(SchemaVersionError) as info:
+        Registry.from_url(sqlite_url)
+    assert f"nasicon --db '{sqlite_url}' db upgrade" in str(info.value)
+    assert "behind 0002" in str(info.value)
+
+
+def test_a_database_from_a_newer_nasicon_is_refused(sqlite_url: str) -> None:
+    upgrade(sqlite_url)
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaVersionError, match="newer than this nasicon knows"):
+        Registry.from_url(sqlite_url)
+
+
+def test_a_missing_sqlite_file_is_not_created_by_reading(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'nope.db'}"
+    with pytest.raises(SchemaVersionError, match=r"no registry database at .*nope\.db.* init"):
+        Registry.from_url(url)
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_optuna_and_the_registry_share_a_database(any_url: str) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = optuna.storages.RDBStorage(any_url)
+    study = optuna.create_study(study_name="before", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    upgrade(any_url)  # the registry's migration leaves optuna's tables and version alone
+    reg = Registry.from_url(any_url)
+    reg.init_schema()
+    assert reg.ensure_composition("Na3Zr2Si2PO12") > 0
+    reg.close()
+    after = optuna.load_study(study_name="before", storage=optuna.storages.RDBStorage(any_url))
+    assert len(after.trials) == 2
+    optuna.create_study(study_name="after", storage=optuna.storages.RDBStorage(any_url))
+    assert {"studies", "trials", "alembic_version", VERSION_TABLE} <= _tables(any_url)
+    storage.engine.dispose()
+
+
+def test_nasicon_init_runs_the_migration_and_is_repeatable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    result = invoke(["--db", url, "init"])
+    assert result.code == 0 and f"schema revision {head_revision()}" in result.output
+    assert invoke(["--db", url, "init"]).code == 0
+    assert set(metadata.tables) <= _tables(url)
+    current = invoke(["--db", url, "db", "current"])
+    assert "up to date" in current.output
+    assert "nothing to do" in invoke(["--db", url, "db", "upgrade"]).output
+
+
+def test_nasicon_on_an_empty_database_prints_the_command(tmp_path: Path) -> None:
+    proc = run_nasicon(["queue", "list"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_error_line(proc.stderr, "there is no registry database", "nasicon init")
+    assert not (tmp_path / "nasicon.db").exists()
+    empty = tmp_path / "empty.db"
+    sa.create_engine(f"sqlite:///{empty}").connect().close()  # an empty SQLite file
+    proc = run_nasicon(["--db", f"sqlite:///{empty}", "queue", "list"], cwd=tmp_path)
+    assert proc.returncode == 2
+    assert_one_error_line(proc.stderr, "is empty; create it with: nasicon --db")
