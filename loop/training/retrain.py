@@ -1,0 +1,409 @@
+"""One retrain, as pure steps a CLI or a Prefect flow can call one by one.
+
+    data = training_set_from_frame(frame, folds)          # loop.training.data
+    cv = compare_models(specs, data, folds=..., seed=...)  # untuned CV of every model
+    tuned = tune_models(specs_to_tune, data, storage_url=..., round_number=...)
+    result = run_retrain(data, settings, ...)              # all of it, plus champion
+
+Nothing here touches the registry: persisting is :mod:`loop.training.persist`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
+
+from loop.evaluation.cv import CVResult, cross_validate, fit_estimator
+from loop.evaluation.importance import drop_column_importance
+from loop.evaluation.reproduction import ReproductionResult, published_reproduction
+from loop.evaluation.selection import DEFAULT_TIE_TOLERANCE, select_champion
+from loop.models.spec import ModelSpec
+from loop.models.tolerance_factor import ToleranceFactorClassifier
+from loop.models.zoo import MODELS, TOLERANCE_FACTOR, get_spec, select_specs
+from loop.training.data import TrainingSet
+from loop.training.progress import NullProgress, ProgressHook
+from loop.tuning.study import TuningResult, tune_model
+
+log = logging.getLogger(__name__)
+
+#: Keys of one leaderboard entry in ``retrain --json``.
+LEADERBOARD_KEYS = (
+    "model",
+    "accuracy",
+    "f1_macro",
+    "balanced_accuracy",
+    "roc_auc",
+    "f1_macro_sd",
+    "params",
+)
+#: ``--importance`` may name this instead of a model.
+CHAMPION = "champion"
+
+
+@dataclass(frozen=True)
+class RetrainSettings:
+    """What one retrain does.
+
+    Attributes:
+        folds, seed: stratified shuffled k-fold CV shared by comparison and tuning.
+        trials: finished optuna trials per tuned model (0 = no tuning).
+        timeout_s: wall-time budget of all tuning together, s (split over the tuned models,
+            each getting the remaining budget / models left); None = no limit.
+        models: models to compare (None = the whole zoo).
+        tune: models to tune (None = those of ``models`` whose spec says ``tune``).
+        importance: models whose drop-column importance is computed (``"champion"`` allowed).
+        tie_tolerance: macro-F1 difference below which the simpler model wins.
+    """
+
+    folds: int = 10
+    seed: int = 0
+    trials: int = 20
+    timeout_s: float | None = None
+    models: tuple[str, ...] | None = None
+    tune: tuple[str, ...] | None = None
+    importance: tuple[str, ...] = ("gnb",)
+    tie_tolerance: float = DEFAULT_TIE_TOLERANCE
+
+    def compared_specs(self) -> list[ModelSpec]:
+        """Specs of the compared models, simplest first (raises for an unknown name)."""
+        return select_specs(self.models)
+
+    def tuned_specs(self) -> list[ModelSpec]:
+        """Specs to tune: explicitly named ones, else the compared ones marked ``tune``."""
+        if self.trials <= 0:
+            return []
+        compared = {s.name for s in self.compared_specs()}
+        if self.tune is not None:
+            specs = select_specs(self.tune) if self.tune else []
+            return [s for s in specs if s.tunable and s.name in compared]
+        return [s for s in self.compared_specs() if s.tune and s.tunable]
+
+
+@dataclass
+class ModelResult:
+    """Everything one retrain learned about one model."""
+
+    spec: ModelSpec
+    params: dict[str, Any]
+    cv: CVResult
+    default_cv: CVResult
+    tuning: TuningResult | None = None
+    estimator: BaseEstimator | None = field(default=None, repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    importance: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The model's registry name."""
+        return self.spec.name
+
+    @property
+    def seconds(self) -> float:
+        """Total time spent on this model, s."""
+        return float(sum(self.timings.values()))
+
+    def leaderboard_row(self) -> dict[str, Any]:
+        """The model's entry of the leaderboard (:data:`LEADERBOARD_KEYS`)."""
+        s = self.cv.summary
+        return {
+            "model": self.name,
+            "accuracy": round(s["accuracy"], 4),
+            "f1_macro": round(s["f1_macro"], 4),
+            "balanced_accuracy": round(s["balanced_accuracy"], 4),
+            "roc_auc": round(s["roc_auc"], 4),
+            "f1_macro_sd": round(s["f1_macro_sd"], 4),
+            "params": dict(self.params),
+        }
+
+
+@dataclass
+class RetrainResult:
+    """The outcome of one retrain (nothing stored yet)."""
+
+    round_number: int | None
+    settings: RetrainSettings
+    models: dict[str, ModelResult]
+    champion: str
+    tolerance_factor_boundary: tuple[float, float]
+    reproduction: ReproductionResult | None
+    n_train: int
+    training_sha256: str
+    class_counts: dict[str, int]
+    seconds: float
+
+    def leaderboard(self) -> list[dict[str, Any]]:
+        """Entries best mean macro-F1 first (ties: simpler model first)."""
+        rows = [m.leaderboard_row() for m in self.models.values()]
+        order = {name: i for i, name in enumerate(MODELS)}
+        return sorted(rows, key=lambda r: (-r["f1_macro"], order.get(r["model"], 99)))
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``retrain --json`` document (the keys of issue 5)."""
+        a, b = self.tolerance_factor_boundary
+        return {
+            "leaderboard": self.leaderboard(),
+            "champion": self.champion,
+            "tolerance_factor_boundary": {"a": round(a, 4), "b": round(b, 4)},
+            "published_reproduction": (
+                None if self.reproduction is None else self.reproduction.to_json()
+            ),
+            "n_train": self.n_train,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def compare_models(
+    specs: Sequence[ModelSpec],
+    data: TrainingSet,
+    *,
+    folds: int = 10,
+    seed: int = 0,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: ProgressHook | None = None,
+) -> dict[str, CVResult]:
+    """k-fold CV of each model (its defaults updated by ``params[name]``), same folds."""
+    progress = progress or NullProgress()
+    params = params or {}
+    progress.start("cv", "cross-validating", total=len(specs) * folds)
+    out: dict[str, CVResult] = {}
+    for spec in specs:
+        progress.advance("cv", 0, description=f"cross-validating {spec.name}")
+        out[spec.name] = cross_validate(
+            spec.build(params.get(spec.name), random_state=seed),
+            data.X(spec),
+            data.y,
+            folds=folds,
+            seed=seed,
+            sample_weight=data.weight if data.weighted else None,
+            on_fold=lambda *_: progress.advance("cv"),
+        )
+        log.info("%s: CV macro-F1 %.4f", spec.name, out[spec.name].f1_macro)
+    progress.finish("cv")
+    return out
+
+
+def tune_models(
+    specs: Sequence[ModelSpec],
+    data: TrainingSet,
+    *,
+    storage_url: str,
+    round_number: int | None,
+    trials: int = 20,
+    timeout_s: float | None = None,
+    folds: int = 10,
+    seed: int = 0,
+    progress: ProgressHook | None = None,
+) -> dict[str, TuningResult]:
+    """One optuna study per model; the timeout is shared (remaining / models left)."""
+    progress = progress or NullProgress()
+    start = time.perf_counter()
+    out: dict[str, TuningResult] = {}
+    for i, spec in enumerate(specs):
+        budget = None
+        if timeout_s is not None:
+            left = timeout_s - (time.perf_counter() - start)
+            budget = max(left, 1.0) / (len(specs) - i)
+        key = f"tune-{spec.name}"
+        progress.start(key, f"tuning {spec.name}", total=trials)
+        out[spec.name] = tune_model(
+            spec,
+            data.X(spec),
+            data.y,
+            storage_url=storage_url,
+            round_number=round_number,
+            n_trials=trials,
+            timeout=budget,
+            folds=folds,
+            seed=seed,
+            sample_weight=data.weight if data.weighted else None,
+            on_trial=lambda _t, key=key: progress.advance(key),
+        )
+        progress.finish(key)
+        r = out[spec.name]
+        log.info(
+            "%s: best macro-F1 %.4f after %d trials (%d pruned)",
+            spec.name, r.best_value, r.n_complete + r.n_pruned, r.n_pruned,
+        )
+    return out
+
+
+def fit_final(
+    spec: ModelSpec,
+    params: Mapping[str, Any] | None,
+    data: TrainingSet,
+    seed: int = 0,
+    threads: int = 1,
+) -> BaseEstimator:
+    """The deployable model: ``spec`` with ``params`` fitted on every row.
+
+    ``threads`` caps BLAS/OpenMP threads (OpenMP spin-waiting on a busy 2-core machine made
+    an uncapped gradient-boosting fit 15x slower in our runs).
+    """
+    estimator = spec.build(params, random_state=seed, deploy=True)
+    with threadpool_limits(limits=threads):
+        return fit_estimator(
+            estimator, data.X(spec), data.y, data.weight if data.weighted else None
+        )
+
+
+def tolerance_factor_boundary(
+    data: TrainingSet, estimator: BaseEstimator | None = None, C: float | None = None
+) -> tuple[float, float]:
+    """(a, b) of ``a * t1 + t2 <= b`` from a fitted tolerance factor, or refitted here."""
+    if not isinstance(estimator, ToleranceFactorClassifier):
+        spec = get_spec(TOLERANCE_FACTOR)
+        estimator = fit_final(spec, None if C is None else {"C": C}, data)
+    return float(estimator.a_), float(estimator.b_)
+
+
+def run_retrain(
+    data: TrainingSet,
+    settings: RetrainSettings,
+    *,
+    storage_url: str | None,
+    round_number: int | None,
+    reproduction_frame: pd.DataFrame | None = None,
+    ehull_threshold_mev: float = 0.0,
+    progress: ProgressHook | None = None,
+) -> RetrainResult:
+    """Compare, tune, re-score, select the champion and fit every model on all rows.
+
+    Args:
+        data: the validated training set (:func:`training_set_from_frame`).
+        storage_url: optuna storage URL (the registry database); None disables tuning.
+        reproduction_frame: rows of the DFT data set for the published check (None: skip).
+    """
+    progress = progress or NullProgress()
+    start = time.perf_counter()
+    specs = settings.compared_specs()
+    folds, seed = settings.folds, settings.seed
+
+    default_cv = compare_models(specs, data, folds=folds, seed=seed, progress=progress)
+    timings = {s.name: {"cv": default_cv[s.name].seconds} for s in specs}
+
+    tuning: dict[str, TuningResult] = {}
+    if storage_url is not None:
+        tuning = tune_models(
+            settings.tuned_specs(),
+            data,
+            storage_url=storage_url,
+            round_number=round_number,
+            trials=settings.trials,
+            timeout_s=settings.timeout_s,
+            folds=folds,
+            seed=seed,
+            progress=progress,
+        )
+    results: dict[str, ModelResult] = {}
+    for spec in specs:
+        params = dict(spec.defaults)
+        cv = default_cv[spec.name]
+        t = tuning.get(spec.name)
+        if t is not None:
+            timings[spec.name]["tuning"] = t.seconds
+            best = {**spec.defaults, **t.best_params}
+            if best != params and t.best_value > cv.f1_macro:
+                params = best
+                if t.best_cv is not None:  # this call ran the best trial: reuse its CV
+                    cv = t.best_cv
+                else:  # the best trial is from an earlier run of the study
+                    cv = cross_validate(
+                        spec.build(params, random_state=seed),
+                        data.X(spec),
+                        data.y,
+                        folds=folds,
+                        seed=seed,
+                        sample_weight=data.weight if data.weighted else None,
+                    )
+                    timings[spec.name]["cv_tuned"] = cv.seconds
+        results[spec.name] = ModelResult(
+            spec=spec, params=params, cv=cv, default_cv=default_cv[spec.name], tuning=t,
+            timings=timings[spec.name],
+        )
+
+    champion = select_champion(
+        {name: r.cv.f1_macro for name, r in results.items()},
+        tie_tolerance=settings.tie_tolerance,
+    )
+
+    progress.start("fit", "fitting final models", total=len(results))
+    for r in results.values():
+        t0 = time.perf_counter()
+        r.estimator = fit_final(r.spec, r.params, data, seed)
+        r.timings["fit"] = time.perf_counter() - t0
+        progress.advance("fit")
+    progress.finish("fit")
+
+    for name in _importance_models(settings.importance, champion, results):
+        r = results[name]
+        n = len(r.spec.features) + 1
+        progress.start(f"imp-{name}", f"drop-column importance {name}", total=n)
+        t0 = time.perf_counter()
+        r.importance = drop_column_importance(
+            r.spec,
+            data.features,
+            data.y,
+            params=r.params,
+            folds=folds,
+            seed=seed,
+            sample_weight=data.weight if data.weighted else None,
+            on_feature=lambda _f, name=name: progress.advance(f"imp-{name}"),
+        )
+        r.timings["importance"] = time.perf_counter() - t0
+        progress.finish(f"imp-{name}")
+
+    tf = results.get(TOLERANCE_FACTOR)
+    boundary = tolerance_factor_boundary(data, tf.estimator if tf else None)
+
+    reproduction = None
+    if reproduction_frame is not None:
+        reproduction = published_reproduction(
+            reproduction_frame, ehull_threshold_mev=ehull_threshold_mev, folds=folds, seed=seed
+        )
+    return RetrainResult(
+        round_number=round_number,
+        settings=settings,
+        models=results,
+        champion=champion,
+        tolerance_factor_boundary=boundary,
+        reproduction=reproduction,
+        n_train=len(data),
+        training_sha256=data.sha256,
+        class_counts=data.class_counts(),
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _importance_models(
+    wanted: Sequence[str], champion: str, results: Mapping[str, ModelResult]
+) -> list[str]:
+    names: list[str] = []
+    for name in wanted:
+        name = champion if name == CHAMPION else get_spec(name).name
+        if name in names:
+            continue
+        if name not in results:
+            log.warning("no drop-column importance for %s: it was not compared", name)
+        elif name.startswith("tolerance_factor") or len(results[name].spec.features) < 2:
+            log.info("drop-column importance is undefined for %s (fixed 2-D input)", name)
+        else:
+            names.append(name)
+    return names
+
+
+def importance_records(table: pd.DataFrame | None) -> list[dict[str, Any]] | None:
+    """Importance table as JSON-ready records (rounded)."""
+    if table is None:
+        return None
+    def clean(v: Any) -> Any:
+        return round(float(v), 5) if isinstance(v, float | np.floating) else v
+
+    return [{k: clean(v) for k, v in row.items()} for row in table.to_dict("records")]
