@@ -57,7 +57,7 @@ DELETE_ORDER = (
 )
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """URL of a fresh, empty database: a SQLite file, then PostgreSQL."""
     if request.param == "sqlite":
@@ -105,7 +105,7 @@ def _empty_postgres(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registry]:
     """An initialised, empty registry: on a SQLite file, then on PostgreSQL."""
     if request.param == "sqlite":

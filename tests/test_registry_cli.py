@@ -4,6 +4,7 @@ nothing written), and the bench workflow from init to export."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -353,3 +354,74 @@ def test_queue_commands(lab: str) -> None:
     assert reg.proposal(a).status is ProposalStatus.MEASURED
     reg.close()
     assert invoke(["--db", lab, "queue", "list", "--status", "nonsense"]).code == 2
+
+
+def test_imports_from_the_command_line(
+    tmp_path: Path, dft_data_dir: Path, literature_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    assert invoke(["--db", url, "init"]).code == 0
+    missing = invoke(["--db", url, "import", "dft", str(tmp_path / "nowhere")])
+    assert missing.code == 2 and "NASICON_DFT_DATA" in missing.error
+    monkeypatch.setenv("NASICON_DFT_DATA", str(dft_data_dir))  # the configured default path
+    first = invoke(["--db", url, "import", "dft"])
+    again = invoke(["--db", url, "import", "dft"])
+    assert first.code == 0 and "added 3881 computed records" in first.output
+    assert again.code == 0 and "nothing changed" in again.output
+    lit = invoke(["--db", url, "import", "literature", str(literature_csv)])
+    assert lit.code == 0 and "added" in lit.output
+    assert (
+        "nothing changed"
+        in invoke(["--db", url, "import", "literature", str(literature_csv)]).output
+    )
+    assert "NZSP" in invoke(["--db", url, "history", "NZSP"]).output
+
+
+def test_campaigns_and_the_configured_claim_time(lab: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    refused(
+        lab,
+        [
+            "record",
+            "synthesis",
+            "--sample",
+            "X1",
+            "--formula",
+            SC_NZSP,
+            "--succeeded",
+            "--campaign",
+            "scale-up",
+        ],
+        "no campaign 'scale-up'",
+        "nasicon campaign add scale-up",
+    )
+    assert (
+        invoke(["--db", lab, "campaign", "add", "scale-up", "--description", "10 g batches"]).code
+        == 0
+    )
+    ok = invoke(
+        [
+            "--db",
+            lab,
+            "record",
+            "synthesis",
+            "--sample",
+            "S1",
+            "--formula",
+            SC_NZSP,
+            "--succeeded",
+            "--campaign",
+            "scale-up",
+        ]
+    )
+    assert ok.code == 0  # S1 again, but in another campaign
+    assert "scale-up" in invoke(["--db", lab, "campaign", "list"]).output
+    ambiguous = invoke(["--db", lab, "record", "xrd", "--sample", "S1", "--phase", "NASICON"])
+    assert ambiguous.code == 2 and "say which (--campaign)" in ambiguous.error
+    reg = Registry.from_url(lab)
+    (pid,) = reg.add_proposals(1, [{"formula": LU_NZSP, "strategy": "exploit"}])
+    reg.close()
+    monkeypatch.setenv("NASICON_QUEUE__CLAIM_HOURS", "5")
+    assert invoke(["--db", lab, "queue", "claim", str(pid), "--by", "ann"]).code == 0
+    (claimed,) = json.loads(invoke(["--db", lab, "queue", "list", "--json"]).output)
+    held = datetime.fromisoformat(claimed["claim_expires_at"]) - datetime.now(UTC)
+    assert timedelta(hours=4.9) < held <= timedelta(hours=5)

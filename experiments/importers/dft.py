@@ -93,7 +93,9 @@ def read_dft(path: str | Path) -> pd.DataFrame:
             row = int(frame["NewEhullLst"].isna().to_numpy().argmax())
             raise ValidationError(f"{file} line {row + 2}: NewEhullLst (Ehull) is empty")
         frames.append(
-            frame.assign(split=split, source_file=str(file), source_sha256=sha256_file(file))
+            frame.assign(
+                split=split, source_file=str(file.resolve()), source_sha256=sha256_file(file)
+            )
         )
     return pd.concat(frames, ignore_index=True)
 
