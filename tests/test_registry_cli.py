@@ -425,3 +425,45 @@ def test_campaigns_and_the_configured_claim_time(lab: str, monkeypatch: pytest.M
     (claimed,) = json.loads(invoke(["--db", lab, "queue", "list", "--json"]).output)
     held = datetime.fromisoformat(claimed["claim_expires_at"]) - datetime.now(UTC)
     assert timedelta(hours=4.9) < held <= timedelta(hours=5)
+
+
+def test_a_raw_file_is_kept_by_content_hash(
+    lab: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pattern = tmp_path / "S1.xy"
+    pattern.write_text("10.00 120\n10.02 118\n10.04 131\n")
+    store = tmp_path / "raw"
+    monkeypatch.setenv("NASICON_RAW_STORE", str(store))
+    args = [
+        "--db",
+        lab,
+        "record",
+        "xrd",
+        "--sample",
+        "S1",
+        "--phase",
+        "NASICON",
+        "--raw",
+        str(pattern),
+    ]
+    assert invoke(args).code == 0
+    latest = json.loads(invoke(["--db", lab, "history", "S1", "--json"]).output)["records"][-1]
+    digest = latest["values"]["raw_sha256"]
+    kept = Path(latest["values"]["raw_path"])
+    assert kept.parent.parent == store and kept.name == f"{digest}.xy"
+    assert kept.read_text() == pattern.read_text()
+    missing = invoke(
+        [
+            "--db",
+            lab,
+            "record",
+            "xrd",
+            "--sample",
+            "S1",
+            "--phase",
+            "NASICON",
+            "--raw",
+            str(tmp_path / "gone.xy"),
+        ]
+    )
+    assert missing.code == 2 and "does not exist" in missing.error
