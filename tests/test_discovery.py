@@ -38,7 +38,7 @@ from loop.discovery import (
     score_pair,
     sure_independence_screening,
 )
-from loop.discovery.ranking import fit_ranking_svm
+from loop.discovery.ranking import all_active_step, fit_ranking_svm
 from loop.errors import ValidationError
 
 NASICON = Path(sys.executable).with_name("nasicon")
@@ -226,6 +226,12 @@ def test_ranking_svm_solver_matches_liblinear() -> None:
     batched = fit_pair_directions(u, v, C=0.5)
     single = np.array([fit_ranking_svm(np.c_[u[:, k], v[:, k]], C=0.5) for k in range(40)])
     np.testing.assert_allclose(batched, single, rtol=1e-10, atol=1e-12)
+    # starting from the all-active step computed by one matrix product gives the same optimum
+    d_all = np.hstack([u, v])
+    a, b = np.arange(40), np.arange(40, 80)
+    start = all_active_step(d_all.T @ d_all, d_all.sum(axis=0), a, b, C=0.5)
+    np.testing.assert_allclose(fit_pair_directions(u, v, C=0.5, start=start), single,
+                               rtol=1e-10, atol=1e-12)
 
 
 def test_sample_pairs_is_seeded_and_skips_equal_targets() -> None:

@@ -28,7 +28,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from loop.errors import ValidationError
 
-_BLOCK = 48  # positions per block of the concordance count
+_BLOCK = 32  # positions per block of the concordance count
 
 
 def _check_target(y: np.ndarray, n: int) -> np.ndarray:
@@ -76,26 +76,33 @@ def concordant_pairs(scores: np.ndarray, y: np.ndarray) -> np.ndarray:
     pre = np.argsort(-ranks, kind="stable")
     order = _score_order(s[:, pre], ranks[pre])
     count_type = np.int16 if n < 2**15 else np.int32
-    v = ranks[pre].astype(np.intp)[order]  # target ranks in score order, (B, n)
-    below = np.zeros((n_rows, n_ranks + 1), dtype=count_type)  # seen values < t
+    # positions x rows layout: every step below works on contiguous rows of n_rows values
+    v = np.ascontiguousarray(ranks[pre].astype(np.intp)[order].T)  # target ranks, score order
+    # rows padded off a multiple of 256: a 4 KiB row stride makes the column-wise running
+    # sums below alias in cache and run several times slower
+    width = n_rows + (8 if n_rows % 256 == 0 else 0)
+    below_buf = np.zeros((n_ranks + 1, width), dtype=count_type)
+    below = below_buf[:, :n_rows]  # below[t, b]: values < t seen so far in row b
     total = np.zeros(n_rows, dtype=np.int64)
-    rows = np.arange(n_rows)[:, None]
+    cols = np.arange(n_rows)[None, :]
     distinct = n_ranks == n
-    offsets = rows.astype(np.int64) * n_ranks
-    upper = np.triu(np.ones((_BLOCK, _BLOCK), dtype=bool), 1)
+    upper = np.triu(np.ones((_BLOCK, _BLOCK), dtype=bool), 1)[:, :, None]
+    within_type = np.int16 if _BLOCK * _BLOCK < 2**15 else np.int32
     for start in range(0, n, _BLOCK):
-        blk = v[:, start : start + _BLOCK]
-        k = blk.shape[1]
-        total += np.take_along_axis(below, blk, axis=1).sum(axis=1, dtype=np.int64)
-        total += ((blk[:, :, None] < blk[:, None, :]) & upper[:k, :k]).sum(axis=(1, 2))
+        blk = v[start : start + _BLOCK]
+        k = blk.shape[0]
+        total += below[blk, cols].sum(axis=0, dtype=np.int64)
+        pairs = blk[:, None, :] < blk[None, :, :]
+        pairs &= upper[:k, :k]
+        total += pairs.reshape(k * k, n_rows).view(np.uint8).sum(axis=0, dtype=within_type)
         if start + k < n:
+            hist = np.zeros((n_ranks, width), dtype=count_type)[:, :n_rows]
             if distinct:
-                hist = np.zeros((n_rows, n_ranks), dtype=count_type)
-                hist[rows, blk] = 1
+                hist[blk, cols] = 1
             else:
-                hist = np.bincount((blk + offsets).ravel(), minlength=n_rows * n_ranks)
-                hist = hist.reshape(n_rows, n_ranks).astype(count_type)
-            below[:, 1:] += np.cumsum(hist, axis=1, dtype=count_type)
+                np.add.at(hist, (blk, np.broadcast_to(cols, blk.shape)), 1)
+            np.add.accumulate(hist, axis=0, dtype=count_type, out=hist)
+            below[1:] += hist
     return total
 
 
@@ -147,8 +154,29 @@ def pair_differences(
     return (x[i] - x[j]) * np.sign(y[i] - y[j])[:, None]
 
 
+def all_active_step(
+    gram: np.ndarray, sums: np.ndarray, a: np.ndarray, b: np.ndarray, C: float = 1.0
+) -> np.ndarray:
+    """First Newton iterate from w = 0 (every pair active) of the 2D problems (a, b).
+
+    ``gram`` = D^T D (N, N) and ``sums`` = D^T 1 (N,) of the oriented differences D, so
+    one matrix product serves every feature pair: w = (I + 2C G_ab)^-1 2C s_ab.
+    """
+    c2 = 2.0 * C
+    h11 = 1.0 + c2 * gram[a, a]
+    h12 = c2 * gram[a, b]
+    h22 = 1.0 + c2 * gram[b, b]
+    g1, g2 = c2 * sums[a], c2 * sums[b]
+    det = h11 * h22 - h12 * h12
+    return np.column_stack([(h22 * g1 - h12 * g2) / det, (h11 * g2 - h12 * g1) / det])
+
+
 def fit_pair_directions(
-    u: np.ndarray, v: np.ndarray, C: float = 1.0, max_iter: int = 100
+    u: np.ndarray,
+    v: np.ndarray,
+    C: float = 1.0,
+    max_iter: int = 100,
+    start: np.ndarray | None = None,
 ) -> np.ndarray:
     """Ranking-SVM weights of many 2D problems at once.
 
@@ -156,7 +184,8 @@ def fit_pair_directions(
         u, v: (P, B) oriented pair differences of the first and second feature of B
             feature pairs (P sampled composition pairs each).
         C: SVM penalty.
-        max_iter: Newton iterations at most (typically 3-8 are needed).
+        max_iter: Newton iterations at most (typically 2-5 are needed).
+        start: (B, 2) the all-active first iterate (:func:`all_active_step`), if known.
 
     Returns:
         (B, 2) weights w minimising 0.5 |w|^2 + C sum_k max(0, 1 - w1 u_k - w2 v_k)^2.
@@ -164,9 +193,11 @@ def fit_pair_directions(
     u = np.asarray(u, dtype=float)
     v = np.asarray(v, dtype=float)
     n_prob = u.shape[1]
-    w = np.zeros((n_prob, 2))
+    w = np.zeros((n_prob, 2)) if start is None else np.array(start, dtype=float)
     todo = np.arange(n_prob)
     active_prev: np.ndarray | None = None
+    if start is not None:
+        active_prev = np.ones(u.shape, dtype=bool)
     c2 = 2.0 * C
     for _ in range(max_iter):
         uu, vv = u[:, todo], v[:, todo]
