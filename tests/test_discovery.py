@@ -380,6 +380,14 @@ def test_descriptor_classifier_is_the_tolerance_factor_form(dft_frame) -> None:
     np.testing.assert_allclose(raw, d, rtol=1e-8, atol=1e-8)
     assert (clf.predict(dft_frame) == labels).mean() > 0.75
     clone(clf).fit(dft_frame, labels)
+    # it serialises like any registered model (skops, trusting this one class)
+    import skops.io as sio
+
+    blob = sio.dumps(clf)
+    assert sio.get_untrusted_types(data=blob) == [
+        "loop.discovery.classifier.DescriptorClassifier"]
+    loaded = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    np.testing.assert_array_equal(loaded.predict_proba(dft_frame), p)
 
 
 def test_descriptor_classifier_rejects_one_class_and_bad_formulas(dft_frame) -> None:
