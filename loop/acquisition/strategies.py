@@ -1,0 +1,319 @@
+"""Acquisition strategies behind one :class:`Recommender` protocol.
+
+* ``exploit``: highest mean probability of being accessible;
+* ``uncertainty``: highest binary entropy of the mean probability (closest to 0.5);
+* ``ucb``: mean + kappa x spread (standard deviation) across a committee of models, or the
+  members of one ensemble (the trees of a forest, a bootstrap ensemble);
+* ``random``: uniform random order (the baseline).
+
+Every strategy excludes measured or queued formulas and picks its batch with
+:func:`~loop.acquisition.diversity.select_diverse`, so a batch is not eight near-twins.
+Each strategy also exposes ``score(probabilities, rng)``, the vectorised acquisition over an
+(N, n_models) matrix, which streamed screening uses to keep a shortlist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from loop.acquisition.diversity import select_diverse
+from loop.errors import ValidationError
+
+
+@dataclass
+class Candidates:
+    """What a recommender chooses from.
+
+    Attributes:
+        formulas: (N,) canonical formulas.
+        features: (N, d) descriptors for batch diversity.
+        probabilities: (N, m) P(accessible) of each committee member / model.
+        model_names: names of the m columns.
+    """
+
+    formulas: np.ndarray
+    features: np.ndarray
+    probabilities: np.ndarray
+    model_names: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.formulas = np.asarray(self.formulas, dtype=object)
+        self.features = np.asarray(self.features, dtype=float)
+        p = np.asarray(self.probabilities, dtype=float)
+        self.probabilities = p[:, None] if p.ndim == 1 else p
+        n = len(self.formulas)
+        if self.features.shape[0] != n or self.probabilities.shape[0] != n:
+            raise ValidationError(
+                f"candidates disagree in length: {n} formulas, {self.features.shape[0]} "
+                f"feature rows, {self.probabilities.shape[0]} probability rows"
+            )
+        if not self.model_names:
+            self.model_names = tuple(f"m{j}" for j in range(self.probabilities.shape[1]))
+        if len(self.model_names) != self.probabilities.shape[1]:
+            raise ValidationError("one model name per probability column is needed")
+
+    def __len__(self) -> int:
+        return len(self.formulas)
+
+    def subset(self, rows: np.ndarray) -> Candidates:
+        return Candidates(
+            self.formulas[rows], self.features[rows], self.probabilities[rows], self.model_names
+        )
+
+
+@dataclass
+class Recommendation:
+    """A chosen batch, in pick order."""
+
+    strategy: str
+    indices: np.ndarray  # rows of the candidates passed in
+    formulas: list[str]
+    scores: np.ndarray
+    mean_probability: np.ndarray
+    spread: np.ndarray
+    probabilities: dict[str, np.ndarray]
+    reasons: list[str]
+    min_distance: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def __len__(self) -> int:
+        return len(self.formulas)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per pick: formula, score, mean/spread of P, each model's P, reason."""
+        frame = pd.DataFrame(
+            {
+                "formula": self.formulas,
+                "strategy": self.strategy,
+                "acquisition_score": self.scores,
+                "p_mean": self.mean_probability,
+                "p_spread": self.spread,
+            }
+        )
+        for name, p in self.probabilities.items():
+            frame[f"p_{name}"] = p
+        frame["reason"] = self.reasons
+        return frame
+
+
+@runtime_checkable
+class Recommender(Protocol):
+    """Chooses the next batch from scored candidates."""
+
+    name: str
+
+    def score(
+        self, probabilities: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Acquisition score of each row of an (N, m) probability matrix."""
+        ...
+
+    def recommend(
+        self,
+        candidates: Candidates,
+        batch_size: int,
+        *,
+        exclude: Collection[str] = (),
+        rng: np.random.Generator | None = None,
+    ) -> Recommendation:
+        """The next ``batch_size`` candidates not in ``exclude``."""
+        ...
+
+
+def _entropy(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-12, 1 - 1e-12)
+    return -(q * np.log(q) + (1 - q) * np.log(1 - q))
+
+
+@dataclass
+class _Strategy:
+    """Shared recommend(): exclusion, scoring, diversity, reasons."""
+
+    tie_tolerance: float = 0.0
+    shortlist_factor: int = 50
+    name: ClassVar[str] = "base"
+
+    def score(
+        self, probabilities: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_json(self) -> str:
+        """JSON with a ``type`` field (the strategy name) and the options."""
+        return json.dumps({"type": self.name, **dataclasses.asdict(self)})
+
+    @staticmethod
+    def from_json(text: str) -> _Strategy:
+        """The strategy of :meth:`to_json` output."""
+        return strategy_from_json(text)
+
+    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+        raise NotImplementedError
+
+    def recommend(
+        self,
+        candidates: Candidates,
+        batch_size: int,
+        *,
+        exclude: Collection[str] = (),
+        rng: np.random.Generator | None = None,
+    ) -> Recommendation:
+        """Pick a diverse batch of the best-scoring candidates not in ``exclude``.
+
+        Raises:
+            ValidationError: batch_size < 1, or larger than the candidates left.
+        """
+        if batch_size < 1:
+            raise ValidationError(f"batch size must be at least 1, got {batch_size}")
+        excluded = set(exclude)
+        open_rows = np.flatnonzero([f not in excluded for f in candidates.formulas])
+        if batch_size > len(open_rows):
+            raise ValidationError(
+                f"batch of {batch_size} is larger than the {len(open_rows)} candidates left "
+                f"({len(candidates) - len(open_rows)} excluded as measured or queued)"
+            )
+        rng = rng if rng is not None else np.random.default_rng(0)
+        pool = candidates.subset(open_rows)
+        scores = np.asarray(self.score(pool.probabilities, rng), dtype=float)
+        picks, dist = select_diverse(
+            scores,
+            pool.features,
+            batch_size,
+            tie_tolerance=self.tie_tolerance,
+            shortlist=self.shortlist_factor * batch_size,
+        )
+        p = pool.probabilities[picks]
+        mean, spread = p.mean(1), p.std(1)
+        m = p.shape[1]
+        reasons = []
+        for i, row in enumerate(picks):
+            why = self._why(float(mean[i]), float(spread[i]), float(scores[row]), m)
+            if np.isfinite(dist[i]):
+                why += f"; {dist[i]:.2f} sd from the rest of the batch"
+            reasons.append(why)
+        return Recommendation(
+            strategy=self.name,
+            indices=open_rows[picks],
+            formulas=[str(f) for f in pool.formulas[picks]],
+            scores=scores[picks],
+            mean_probability=mean,
+            spread=spread,
+            probabilities={n: p[:, j] for j, n in enumerate(pool.model_names)},
+            reasons=reasons,
+            min_distance=dist,
+        )
+
+
+@dataclass
+class ExploitStrategy(_Strategy):
+    """Highest mean P(accessible)."""
+
+    name: ClassVar[str] = "exploit"
+
+    def score(
+        self, probabilities: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        return np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1).mean(1)
+
+    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+        of = f" (mean of {m} models, sd {spread:.2f})" if m > 1 else ""
+        return f"exploit: highest P(accessible) = {mean:.3f}{of}"
+
+
+@dataclass
+class UncertaintyStrategy(_Strategy):
+    """Most uncertain: highest binary entropy of the mean probability (closest to 0.5)."""
+
+    name: ClassVar[str] = "uncertainty"
+
+    def score(
+        self, probabilities: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1).mean(1)
+        return _entropy(p)
+
+    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+        return f"uncertainty: P(accessible) = {mean:.3f} is near 0.5 (entropy {score:.3f} nats)"
+
+
+@dataclass
+class UCBStrategy(_Strategy):
+    """Upper confidence bound: mean + kappa x sd across the committee."""
+
+    kappa: float = 1.0
+    name: ClassVar[str] = "ucb"
+
+    def score(
+        self, probabilities: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        p = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1)
+        return p.mean(1) + self.kappa * p.std(1)
+
+    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+        return (
+            f"ucb: mean P {mean:.3f} + {self.kappa:g} x sd {spread:.3f} over {m} members "
+            f"= {score:.3f}"
+        )
+
+
+@dataclass
+class RandomStrategy(_Strategy):
+    """Uniformly random (the baseline every strategy is compared with)."""
+
+    name: ClassVar[str] = "random"
+
+    def score(
+        self, probabilities: np.ndarray, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        rng = rng if rng is not None else np.random.default_rng()
+        return rng.random(len(probabilities))
+
+    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+        return f"random: baseline pick (P(accessible) = {mean:.3f})"
+
+
+STRATEGIES: dict[str, type[_Strategy]] = {
+    cls.name: cls for cls in (ExploitStrategy, UncertaintyStrategy, UCBStrategy, RandomStrategy)
+}
+
+
+def make_strategy(name: str, **options: Any) -> _Strategy:
+    """A strategy by name (``exploit``, ``uncertainty``, ``ucb``, ``random``).
+
+    Raises:
+        ValidationError: unknown name or option.
+    """
+    cls = STRATEGIES.get(name)
+    if cls is None:
+        raise ValidationError(f"unknown strategy {name!r} (one of {', '.join(STRATEGIES)})")
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise ValidationError(f"strategy {name!r}: {exc}") from exc
+
+
+def strategy_names() -> Sequence[str]:
+    """Names accepted by :func:`make_strategy`."""
+    return tuple(STRATEGIES)
+
+
+def strategy_from_json(text: str) -> _Strategy:
+    """A strategy from JSON ``{"type": name, ...options}``.
+
+    Raises:
+        ValidationError: not JSON, no type, unknown type or option.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"strategy JSON is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or "type" not in data:
+        raise ValidationError("strategy JSON must be an object with a 'type' field")
+    name = data.pop("type")
+    return make_strategy(name, **data)

@@ -1,0 +1,248 @@
+"""Surrogates retrained every round of a backtest, and the feature sets they read.
+
+A surrogate has ``fit(x, labels, ehull_mev)`` and ``predict_committee(x)``, which gives one
+P(accessible) column per committee member:
+
+* :class:`CommitteeSurrogate`: scikit-learn classifiers on the labels; one column per model,
+  or per tree when ``expand_ensembles`` is on (what gives UCB a spread from one forest).
+  A training set with one class only yields that class's frequency for every row.
+* :class:`EhullSurrogate`: a forest regressor on the revealed Ehull(1000 K) (clipped to
+  +-``clip_mev`` so that a few compositions thousands of meV above the hull do not dominate);
+  each tree's prediction e becomes P = sigmoid((threshold - e) / scale). The regression
+  target tells how far inside (or outside) the accessible region a labelled composition is,
+  which a binary label does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from loop.acquisition.committee import committee_probabilities
+from loop.descriptors import COMPOSITION_DESCRIPTORS, NUMERIC_DESCRIPTORS
+from loop.descriptors.occupancy import OccupancyBatch
+from loop.errors import ValidationError
+from loop.simulation.pool import LabelledPool
+
+
+@dataclass
+class CommitteeSurrogate:
+    """Clones and fits ``estimators`` each round; predicts one column per member.
+
+    Args:
+        estimators: unfitted classifier templates.
+        expand_ensembles: one column per tree/member of ensemble estimators.
+    """
+
+    estimators: Sequence[Any]
+    expand_ensembles: bool = True
+    fitted_: list[Any] = field(default_factory=list, init=False, repr=False)
+    constant_: float | None = field(default=None, init=False, repr=False)
+
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, ehull_mev: np.ndarray | None = None
+    ) -> CommitteeSurrogate:
+        """Fit a clone of every template on (x, y); ``ehull_mev`` is not used."""
+        y = np.asarray(y).astype(int)
+        if len(np.unique(y)) < 2:
+            self.fitted_, self.constant_ = [], float(y.mean()) if len(y) else 0.0
+            return self
+        self.constant_ = None
+        self.fitted_ = [clone(e).fit(x, y) for e in self.estimators]
+        return self
+
+    def predict_committee(self, x: np.ndarray) -> np.ndarray:
+        """(N, m) P(accessible) per committee member."""
+        if self.constant_ is not None:
+            return np.full((len(x), 1), self.constant_)
+        if not self.fitted_:
+            raise ValidationError("surrogate used before fit")
+        return committee_probabilities(self.fitted_, x, expand_ensembles=self.expand_ensembles)
+
+
+@dataclass
+class EhullSurrogate:
+    """A forest regressor on Ehull(1000 K); P(accessible) per tree by a logistic link.
+
+    Args:
+        estimator: unfitted regressor template (a forest: one column per tree).
+        threshold_mev: Ehull at or below which a composition is accessible, meV/atom.
+        scale_mev: width of the logistic link, meV/atom.
+        clip_mev: training targets are clipped to +-clip_mev, meV/atom.
+    """
+
+    estimator: Any
+    threshold_mev: float = 0.0
+    scale_mev: float = 25.0
+    clip_mev: float = 500.0
+    fitted_: Any = field(default=None, init=False, repr=False)
+
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, ehull_mev: np.ndarray | None = None
+    ) -> EhullSurrogate:
+        """Fit the regressor on the clipped Ehull of the labelled rows.
+
+        Raises:
+            ValidationError: no Ehull values (an oracle that reveals labels only).
+        """
+        if ehull_mev is None or np.isnan(np.asarray(ehull_mev, dtype=float)).any():
+            raise ValidationError(
+                "the Ehull surrogate needs the Ehull of every labelled composition; "
+                "use a classifier surrogate (rf) for an oracle that reveals labels only"
+            )
+        target = np.clip(np.asarray(ehull_mev, dtype=float), -self.clip_mev, self.clip_mev)
+        self.fitted_ = clone(self.estimator).fit(x, target)
+        return self
+
+    def predict_ehull(self, x: np.ndarray) -> np.ndarray:
+        """(N, m) predicted Ehull per member (tree), meV/atom."""
+        if self.fitted_ is None:
+            raise ValidationError("surrogate used before fit")
+        members = getattr(self.fitted_, "estimators_", None)
+        if members is None:
+            return np.asarray(self.fitted_.predict(x), dtype=float)[:, None]
+        x = np.asarray(x, dtype=float)
+        return np.column_stack([tree.predict(x) for tree in members])
+
+    def predict_committee(self, x: np.ndarray) -> np.ndarray:
+        """(N, m) P(accessible) per member: sigmoid((threshold - Ehull) / scale)."""
+        z = (self.threshold_mev - self.predict_ehull(x)) / self.scale_mev
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def _forest(seed: int, n: int = 300) -> RandomForestClassifier:
+    return RandomForestClassifier(n_estimators=n, random_state=seed, n_jobs=1)
+
+
+Surrogate = CommitteeSurrogate | EhullSurrogate
+
+#: Surrogate name -> (factory(seed, threshold_mev), one-line description).
+SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
+    "rf": (
+        lambda seed, thr: CommitteeSurrogate([_forest(seed)]),
+        "random forest classifier on the labels (300 trees)",
+    ),
+    "rf-balanced": (
+        lambda seed, thr: CommitteeSurrogate(
+            [
+                RandomForestClassifier(
+                    n_estimators=300,
+                    class_weight="balanced_subsample",
+                    random_state=seed,
+                    n_jobs=1,
+                )
+            ]
+        ),
+        "random forest classifier, class-balanced weights",
+    ),
+    "et": (
+        lambda seed, thr: CommitteeSurrogate(
+            [ExtraTreesClassifier(n_estimators=300, random_state=seed, n_jobs=1)]
+        ),
+        "extra-trees classifier on the labels",
+    ),
+    "rf+et": (
+        lambda seed, thr: CommitteeSurrogate(
+            [
+                _forest(seed, 150),
+                ExtraTreesClassifier(n_estimators=150, random_state=seed, n_jobs=1),
+            ]
+        ),
+        "random forest and extra trees, 150 trees each",
+    ),
+    "gnb": (lambda seed, thr: CommitteeSurrogate([GaussianNB()]), "Gaussian naive Bayes"),
+    "logistic": (
+        lambda seed, thr: CommitteeSurrogate(
+            [make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))]
+        ),
+        "standardised logistic regression",
+    ),
+    "et-ehull": (
+        lambda seed, thr: EhullSurrogate(
+            ExtraTreesRegressor(n_estimators=200, random_state=seed, n_jobs=1), thr
+        ),
+        "extra-trees regressor on the revealed Ehull(1000 K), logistic link per tree",
+    ),
+    "rf-ehull": (
+        lambda seed, thr: EhullSurrogate(
+            RandomForestRegressor(n_estimators=200, random_state=seed, n_jobs=1), thr
+        ),
+        "random forest regressor on the revealed Ehull(1000 K), logistic link per tree",
+    ),
+}
+
+
+def make_surrogate(name: str = "rf", seed: int = 0, threshold_mev: float = 0.0) -> Surrogate:
+    """A named surrogate (see :data:`SURROGATES`).
+
+    Raises:
+        ValidationError: unknown name.
+    """
+    entry = SURROGATES.get(name)
+    if entry is None:
+        raise ValidationError(f"unknown surrogate {name!r} (one of {', '.join(SURROGATES)})")
+    return entry[0](seed, threshold_mev)
+
+
+def element_amounts(batch: OccupancyBatch, elements: Sequence[str]) -> np.ndarray:
+    """(N, len(elements) + 3) amount per formula unit of each M-site element, then Si, P, S."""
+    col = {el: j for j, el in enumerate(elements)}
+    ion_col = np.array([col.get(ion.element, -1) for ion in batch.m_ions.ions], dtype=np.intp)
+    out = np.zeros((len(batch), len(elements)))
+    target = ion_col[batch.m_index]
+    rows = np.broadcast_to(np.arange(len(batch))[:, None], target.shape)
+    keep = (target >= 0) & (batch.m_amount > 0)
+    np.add.at(out, (rows[keep], target[keep]), batch.m_amount[keep])
+    return np.column_stack([out, batch.a_amount])
+
+
+#: Feature set name -> what it holds.
+FEATURE_SETS: dict[str, str] = {
+    "engine": "the 19 numeric engine descriptors",
+    "dataset": "the 12 data-set composition descriptors plus the mean-field Ewald energy",
+    "elements": "amount of each M-site element and of Si, P, S, plus Na",
+    "engine+elements": "the engine descriptors plus the element amounts",
+}
+
+
+def feature_matrix(pool: LabelledPool, feature_set: str = "engine") -> tuple[np.ndarray, list[str]]:
+    """(N, d) surrogate inputs of a pool and their names.
+
+    Raises:
+        ValidationError: unknown feature set.
+    """
+    if feature_set not in FEATURE_SETS:
+        raise ValidationError(
+            f"unknown feature set {feature_set!r} (one of {', '.join(FEATURE_SETS)})"
+        )
+    parts: list[np.ndarray] = []
+    names: list[str] = []
+    if feature_set in ("engine", "engine+elements"):
+        parts.append(pool.descriptors[list(NUMERIC_DESCRIPTORS)].to_numpy(dtype=float))
+        names += list(NUMERIC_DESCRIPTORS)
+    if feature_set == "dataset":
+        cols = [*COMPOSITION_DESCRIPTORS, "ewald_ev_per_atom"]
+        parts.append(pool.descriptors[cols].to_numpy(dtype=float))
+        names += cols
+    if feature_set in ("elements", "engine+elements"):
+        elements = sorted({ion.element for ion in pool.batch.m_ions.ions})
+        parts.append(element_amounts(pool.batch, elements))
+        names += [f"amount_{e}" for e in elements] + ["amount_Si", "amount_P", "amount_S"]
+        if feature_set == "elements":
+            parts.append(pool.batch.na[:, None])
+            names.append("n_na")
+    return np.column_stack(parts), names
