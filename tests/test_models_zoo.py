@@ -10,11 +10,20 @@ import pytest
 from optuna.trial import FixedTrial
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import NotFittedError
+from threadpoolctl import threadpool_limits
 
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe_formulas
 from loop.errors import ValidationError
 from loop.evaluation.cv import accessibility_score, fit_estimator
 from loop.models import COMPLEXITY_ORDER, MODELS, get_spec, select_specs
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One OpenMP/BLAS thread, as the CV and final fits use (spin-waiting threads on a busy
+    2-core machine make gradient boosting many times slower)."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ def make_svm(
     class_weight: str | None = None,
     calibrated: bool = False,
 ) -> BaseEstimator:
-    """Standardise, then RBF SVC (gamma 0.05 ~ scikit-learn's 'scale' on 21 unit features).
+    """Standardise, then RBF SVC (gamma 0.05 ~ scikit-learn's 'scale' on 19 unit features).
 
     ``calibrated`` wraps the pipeline in ``CalibratedClassifierCV(method="sigmoid",
     ensemble=False)`` (scikit-learn's replacement of ``SVC(probability=True)``).

@@ -1,0 +1,572 @@
+"""``nasicon retrain``, ``nasicon predict`` and ``nasicon models list|show``.
+
+``retrain`` reads the training frame from the registry (DFT labels plus experimental labels,
+which outrank them), cross-validates every model of the zoo on the same seeded stratified
+folds, tunes the chosen ones with optuna (studies stored in the registry database), picks
+the champion (best mean CV macro-F1; ties go to the simpler model), saves every fitted
+model as a hashed skops artifact and stores one model run per model in one transaction.
+Bad input (no labels, one class, fewer samples than folds) stores nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+from threadpoolctl import threadpool_limits
+
+from experiments.training_data import training_frame
+from loop.cli.context import state
+from loop.config import NasiconConfig
+from loop.descriptors import describe_formulas
+from loop.errors import CompositionError, ValidationError
+from loop.evaluation.reproduction import read_dft_dataset
+from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
+from loop.models.artifacts import file_sha256, load_artifact
+from loop.training import (
+    RetrainResult,
+    RetrainSettings,
+    model_run_rows,
+    remove_new_artifacts,
+    run_retrain,
+    save_artifacts,
+    training_set_from_frame,
+)
+from loop.training.figures import save_retrain_figures
+from registry import ModelRunRecord, Registry
+from registry import model_runs as model_run_store
+
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True)
+
+models_app = typer.Typer(help="Trained models: leaderboard and details.", no_args_is_help=True)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
+    """``["svm,knn", "gnb"]`` -> ``("svm", "knn", "gnb")``; None stays None."""
+    if values is None:
+        return None
+    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
+
+
+def _round_text(number: int | None) -> str:
+    return "none" if number is None else str(number)
+
+
+def _runs_of_round(registry: Registry, number: int | None) -> list[ModelRunRecord]:
+    if number is None:
+        return [r for r in registry.model_runs() if r.round_number is None]
+    return registry.model_runs(number)
+
+
+class RichProgress:
+    """:class:`loop.training.ProgressHook` drawing rich bars on stderr.
+
+    The display starts with the first bar, so a command refused before any work prints
+    nothing but its error line.
+    """
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, Any] = {}
+        self.started = False
+
+    def start(self, key: str, description: str, total: int) -> None:
+        if not self.started:
+            self.progress.start()
+            self.started = True
+        self.tasks[key] = self.progress.add_task(description, total=total)
+
+    def advance(self, key: str, amount: int = 1, description: str | None = None) -> None:
+        if key in self.tasks:
+            kwargs = {} if description is None else {"description": description}
+            self.progress.update(self.tasks[key], advance=amount, **kwargs)
+
+    def finish(self, key: str) -> None:
+        if key in self.tasks:
+            task = self.progress.tasks[self.tasks[key]]
+            self.progress.update(self.tasks[key], completed=task.total)
+
+    def stop(self) -> None:
+        if self.started:
+            self.progress.stop()
+
+
+@contextmanager
+def _progress() -> Iterator[RichProgress]:
+    bars = Progress(
+        TextColumn("{task.description:<38}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    )
+    hook = RichProgress(bars)
+    try:
+        yield hook
+    finally:
+        hook.stop()
+
+
+# -- retrain ------------------------------------------------------------------------------
+
+
+def next_free_round(registry: Registry) -> int:
+    """One past the highest round number used by a round or a model run."""
+    numbers = [r.round_number for r in registry.model_runs() if r.round_number is not None]
+    latest = registry.latest_round()
+    if latest is not None:
+        numbers.append(latest.number)
+    return max(numbers, default=0) + 1
+
+
+def default_round(registry: Registry) -> int | None:
+    """The latest round's number, or None when no round was ever started."""
+    latest = registry.latest_round()
+    return None if latest is None else latest.number
+
+
+def retrain_registry(
+    registry: Registry,
+    config: NasiconConfig,
+    settings: RetrainSettings,
+    *,
+    round_number: int | None,
+    figures_dir: Path | None = None,
+    progress: Any = None,
+) -> tuple[RetrainResult, dict[str, int], dict[str, Path]]:
+    """One retrain against the registry: read labels, train, store every model run.
+
+    Validation (model names, labels, the DFT data for the published check, runs already
+    stored for the round) happens before any work; the model runs are written in one
+    transaction, and the artifacts this call created are removed if that write fails.
+
+    Returns:
+        The result, model-run ids by model name and the saved figure paths.
+
+    Raises:
+        ValidationError / TrainingDataError / DataMissingError: see the messages.
+    """
+    specs = settings.compared_specs()
+    settings.tuned_specs()  # unknown names in --tune fail here
+    stored = {r.algorithm for r in _runs_of_round(registry, round_number)}
+    clash = sorted(stored & {s.name for s in specs})
+    if clash:
+        raise ValidationError(
+            f"round {_round_text(round_number)} already has model runs for "
+            f"{', '.join(clash)} (stored runs are never replaced); retrain into a new round "
+            f"with --round {next_free_round(registry)}"
+        )
+    frame = training_frame(
+        registry,
+        experimental_weight=config.labels.experimental_weight,
+        ehull_threshold_mev=config.labels.ehull_threshold_mev,
+        impurity_threshold=config.labels.impurity_threshold,
+    )
+    data = training_set_from_frame(frame, settings.folds)
+    dataset = read_dft_dataset(config.data.dft_path)
+    result = run_retrain(
+        data,
+        settings,
+        storage_url=config.database.url,
+        round_number=round_number,
+        reproduction_frame=dataset,
+        ehull_threshold_mev=config.labels.ehull_threshold_mev,
+        progress=progress,
+    )
+    saved = save_artifacts(result, Path(config.models.artifacts_dir).resolve())
+    rows = model_run_rows(result, saved)
+    try:
+        with registry.session() as session:
+            ids = {row["algorithm"]: model_run_store.add_model_run(session, **row) for row in rows}
+    except BaseException:
+        remove_new_artifacts(saved)
+        raise
+    figures = {}
+    if figures_dir is not None:
+        figures = save_retrain_figures(result, data, figures_dir)
+    return result, ids, figures
+
+
+def _leaderboard_table(result: RetrainResult) -> Table:
+    table = Table(title=f"leaderboard, {result.settings.folds}-fold CV (round "
+                  f"{_round_text(result.round_number)}, {result.n_train} labelled)")
+    for col in ("model", "macro-F1", "± sd", "accuracy", "bal. acc.", "ROC-AUC",
+                "recall acc.", "tuning", "time, s"):
+        table.add_column(col, justify="left" if col == "model" else "right",
+                         no_wrap=col == "model")
+    for row in result.leaderboard():
+        r = result.models[row["model"]]
+        s = r.cv.summary
+        tuning = "-"
+        if r.tuning is not None:
+            tuning = f"{r.tuning.n_complete + r.tuning.n_pruned} ({r.tuning.n_pruned} pr.)"
+        name = row["model"] + (" *" if row["model"] == result.champion else "")
+        table.add_row(
+            name, f"{s['f1_macro']:.3f}", f"{s['f1_macro_sd']:.3f}", f"{s['accuracy']:.3f}",
+            f"{s['balanced_accuracy']:.3f}", f"{s['roc_auc']:.3f}",
+            f"{s['recall_accessible']:.3f}", tuning, f"{r.seconds:.1f}",
+        )
+    return table
+
+
+def retrain(
+    ctx: typer.Context,
+    folds: int | None = typer.Option(None, "--folds", help="CV folds (default: config, 10)."),
+    trials: int | None = typer.Option(
+        None, "--trials", help="Optuna trials per tuned model (default: config, 20; 0 = none)."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds for all tuning together (default: config, none)."
+    ),
+    models: list[str] = typer.Option(
+        None, "--models", help="Models to compare (repeat or comma-separate; default: all)."
+    ),
+    tune: list[str] = typer.Option(
+        None, "--tune", help="Models to tune (default: gradient_boosting, svm, knn, tree)."
+    ),
+    importance: list[str] = typer.Option(
+        None, "--importance",
+        help="Drop-column importance for these models ('champion' allowed; default: gnb).",
+    ),
+    round_number: int | None = typer.Option(
+        None, "--round", help="Round the runs belong to (default: the latest round)."
+    ),
+    figures: Path | None = typer.Option(
+        None, "--figures", help="Folder for the PNG figures (default: reports/round-N)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="CV and sampler seed (default 0)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Cross-validate, tune and compare every model; store the runs and the champion."""
+    cfg = state(ctx).config()
+    settings = RetrainSettings(
+        folds=cfg.models.folds if folds is None else folds,
+        trials=cfg.models.trials if trials is None else trials,
+        timeout_s=cfg.models.timeout_s if timeout is None else timeout,
+        seed=cfg.models.seed if seed is None else seed,
+        models=_names(models) or None,
+        tune=_names(tune) if tune else None,
+        importance=_names(importance) if importance else ("gnb",),
+    )
+    if settings.folds < 2:
+        raise ValidationError(f"--folds must be at least 2 (got {settings.folds})")
+    if settings.trials < 0 or (settings.timeout_s is not None and settings.timeout_s <= 0):
+        raise ValidationError("--trials must be >= 0 and --timeout > 0")
+    with Registry.from_config(cfg) as registry:
+        number = default_round(registry) if round_number is None else round_number
+        folder = figures or Path(cfg.data.reports_dir) / f"round-{_round_text(number)}"
+        with _progress() as progress:
+            result, ids, paths = retrain_registry(
+                registry, cfg, settings, round_number=number, figures_dir=folder,
+                progress=progress,
+            )
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), indent=2))
+        return
+    console.print(_leaderboard_table(result))
+    a, b = result.tolerance_factor_boundary
+    console.print(
+        f"champion: {result.champion} (run {ids[result.champion]}), "
+        f"macro-F1 {result.models[result.champion].cv.f1_macro:.3f}",
+        highlight=False,
+    )
+    console.print(f"tolerance factor refit on engine features: {a:.3f} t1 + t2 <= {b:.3f}",
+                  highlight=False)
+    rep = result.reproduction
+    if rep is not None:
+        console.print(
+            f"published check (data-set columns, {rep.n_rows} rows): published line accuracy "
+            f"{rep.accuracy:.3f}, macro-F1 {rep.f1_macro:.3f}; refit {rep.a:.3f} t1 + t2 <= "
+            f"{rep.b:.3f} agrees on {rep.agreement:.1%}; its {result.settings.folds}-fold CV "
+            f"{rep.cv_accuracy:.3f} / {rep.cv_f1_macro:.3f}",
+            highlight=False,
+        )
+    for name, r in result.models.items():
+        if r.importance is not None:
+            top = ", ".join(
+                f"{f} {v * 100:+.1f}" for f, v in zip(r.importance["feature"][:4],
+                                                      r.importance["error_rise"][:4], strict=False)
+            )
+            console.print(f"drop-column importance ({name}, CV error rise in points): {top}",
+                          highlight=False)
+    console.print(f"figures: {', '.join(str(p) for p in paths.values())}", highlight=False)
+    console.print(f"{result.n_train} labelled compositions, {result.seconds:.0f} s",
+                  highlight=False)
+
+
+# -- predict --------------------------------------------------------------------------------
+
+
+def _prediction_runs(registry: Registry, round_number: int | None) -> list[ModelRunRecord]:
+    if round_number is not None:
+        runs = registry.model_runs(round_number)
+        if not runs:
+            raise ValidationError(
+                f"round {round_number} has no model runs (see nasicon models list)"
+            )
+        return runs
+    champion = registry.champion()
+    if champion is None:
+        raise ValidationError("no trained models in the registry; run nasicon retrain first")
+    return _runs_of_round(registry, champion.round_number)
+
+
+def predict(
+    ctx: typer.Context,
+    formulas: list[str] = typer.Argument(..., help="NASICON formulas, any common notation."),
+    round_number: int | None = typer.Option(
+        None, "--round", help="Use this round's models (default: the champion's round)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """P(accessible) of each formula from every model of a round and from the champion."""
+    table, parsed = describe_formulas(formulas)
+    if parsed.errors:
+        raise CompositionError(parsed.errors[0][2])
+    cfg = state(ctx).config()
+    with Registry.from_config(cfg) as registry:
+        runs = _prediction_runs(registry, round_number)
+    probabilities: dict[str, np.ndarray] = {}
+    tf_model: Any = None
+    for run in runs:
+        if run.artifact_path is None or run.artifact_sha256 is None:
+            continue
+        model = load_artifact(run.artifact_path, run.artifact_sha256)
+        features = list(run.metrics.get("features") or MODELS[run.algorithm].features)
+        with threadpool_limits(limits=1):
+            p = model.predict_proba(table[features].to_numpy(float))[:, 1]
+        probabilities[run.algorithm] = p
+        if run.algorithm == TOLERANCE_FACTOR:
+            tf_model = model
+    champion = next((r for r in runs if r.is_champion), None)
+    X_tf = table[["t1", "t2"]].to_numpy(float)
+    if tf_model is None:  # the round has no refitted tolerance factor: the published line
+        tf_model = PublishedToleranceFactor().fit(np.array([[0, 0], [1, 1]]), np.array([0, 1]))
+    p_stable = tf_model.predict_proba(X_tf)[:, 1]
+    accessible = tf_model.predict(X_tf) == 1
+    records = []
+    for i, formula in enumerate(table["formula"]):
+        records.append(
+            {
+                "formula": formula,
+                "tolerance_factor": {
+                    "t1": round(float(X_tf[i, 0]), 5),
+                    "t2": round(float(X_tf[i, 1]), 5),
+                    "accessible": bool(accessible[i]),
+                    "p_stable": round(float(p_stable[i]), 4),
+                },
+                "models": {n: round(float(p[i]), 4) for n, p in probabilities.items()},
+                "champion": {
+                    "name": None if champion is None else champion.algorithm,
+                    "p": None if champion is None or champion.algorithm not in probabilities
+                    else round(float(probabilities[champion.algorithm][i]), 4),
+                },
+            }
+        )
+    if as_json:
+        typer.echo(json.dumps(records, indent=2))
+        return
+    out = Table(title=f"P(accessible), round {_round_text(runs[0].round_number)}")
+    out.add_column("", style="bold")
+    for rec in records:
+        out.add_column(rec["formula"], justify="right")
+    out.add_row("t1, t2", *[f"{r['tolerance_factor']['t1']:.3f}, {r['tolerance_factor']['t2']:.3f}"
+                            for r in records])
+    out.add_row("tolerance factor", *[
+        f"{'accessible' if r['tolerance_factor']['accessible'] else 'not accessible'} "
+        f"(P_stable {r['tolerance_factor']['p_stable']:.2f})" for r in records
+    ])
+    for name in probabilities:
+        star = " *" if champion is not None and name == champion.algorithm else ""
+        out.add_row(f"{name}{star}", *[f"{r['models'][name]:.3f}" for r in records])
+    console.print(out)
+    if champion is not None:
+        console.print(f"* champion: {champion.algorithm}", highlight=False)
+
+
+# -- models list / show -------------------------------------------------------------------------
+
+
+def _run_summary(run: ModelRunRecord) -> dict[str, Any]:
+    m = run.metrics
+    return {
+        "id": run.id,
+        "round": run.round_number,
+        "model": run.algorithm,
+        "f1_macro": m.get("f1_macro"),
+        "f1_macro_sd": m.get("f1_macro_sd"),
+        "accuracy": m.get("accuracy"),
+        "balanced_accuracy": m.get("balanced_accuracy"),
+        "roc_auc": m.get("roc_auc"),
+        "is_champion": run.is_champion,
+        "n_train": run.n_train,
+        "artifact_path": run.artifact_path,
+        "artifact_sha256": run.artifact_sha256,
+        "created_at": run.created_at.isoformat(),
+    }
+
+
+def _plain(value: Any) -> Any:
+    """Frozen registry mappings/tuples -> JSON-ready dicts/lists."""
+    if hasattr(value, "items"):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+@models_app.command("list")
+def models_list(
+    ctx: typer.Context,
+    round_number: int | None = typer.Option(None, "--round", help="Only this round."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Every stored model run (or one round's), best macro-F1 first within each round."""
+    with Registry.from_config(state(ctx).config()) as registry:
+        runs = registry.model_runs(round_number)
+    runs = sorted(runs, key=lambda r: (-(r.round_number if r.round_number is not None else -1),
+                                       -(r.metrics.get("f1_macro") or 0.0)))
+    rows = [_run_summary(r) for r in runs]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console.print("no model runs stored yet (run nasicon retrain)")
+        return
+    table = Table(title="model runs")
+    for col in ("id", "round", "model", "macro-F1", "± sd", "accuracy", "ROC-AUC", "champion",
+                "n", "artifact"):
+        table.add_column(col, justify="left" if col in ("model", "artifact") else "right")
+    for r in rows:
+        table.add_row(
+            str(r["id"]), _round_text(r["round"]), r["model"], f"{r['f1_macro']:.3f}",
+            f"{r['f1_macro_sd']:.3f}", f"{r['accuracy']:.3f}", f"{r['roc_auc']:.3f}",
+            "*" if r["is_champion"] else "", str(r["n_train"]),
+            (r["artifact_sha256"] or "-")[:12],
+        )
+    console.print(table)
+
+
+def _artifact_status(run: ModelRunRecord) -> str:
+    if run.artifact_path is None:
+        return "none"
+    path = Path(run.artifact_path)
+    if not path.is_file():
+        return "missing"
+    return "ok" if file_sha256(path) == run.artifact_sha256 else "hash mismatch"
+
+
+def _find_run(registry: Registry, model: str, round_number: int | None) -> ModelRunRecord:
+    if model.isdigit():
+        return registry.model_run(int(model))
+    if round_number is None:
+        champion = registry.champion()
+        runs = registry.model_runs() if champion is None else _runs_of_round(
+            registry, champion.round_number
+        )
+        if champion is None and runs:  # no champion anywhere: the newest run of the name
+            runs = [r for r in runs if r.algorithm == model][-1:]
+    else:
+        runs = registry.model_runs(round_number)
+    match = [r for r in runs if r.algorithm == model]
+    if not match:
+        where = "" if round_number is None else f" in round {round_number}"
+        raise ValidationError(f"no model run of {model!r}{where} (see nasicon models list)")
+    return match[-1]
+
+
+@models_app.command("show")
+def models_show(
+    ctx: typer.Context,
+    model: str = typer.Argument(..., help="Model name (e.g. gradient_boosting) or run id."),
+    round_number: int | None = typer.Option(
+        None, "--round", help="Round of the run (default: the champion's round)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """One model run: scope, parameters, CV metrics per fold, tuning, artifact check."""
+    with Registry.from_config(state(ctx).config()) as registry:
+        run = _find_run(registry, model, round_number)
+    status = _artifact_status(run)
+    doc = {
+        **_run_summary(run),
+        "scope": run.scope,
+        "hyperparameters": _plain(run.hyperparameters),
+        "metrics": _plain(run.metrics),
+        "fold_metrics": _plain(run.fold_metrics),
+        "training_data_sha256": run.training_data_sha256,
+        "library_versions": _plain(run.library_versions),
+        "artifact_status": status,
+    }
+    if as_json:
+        typer.echo(json.dumps(doc, indent=2, default=str))
+        return
+    m = run.metrics
+    console.print(
+        f"[bold]{run.algorithm}[/bold] run {run.id}, round {_round_text(run.round_number)}"
+        + (" (champion)" if run.is_champion else "")
+    )
+    console.print(f"scope: {run.scope}", highlight=False)
+    console.print(f"parameters: {json.dumps(_plain(run.hyperparameters))}", highlight=False)
+    console.print(
+        f"{m.get('folds')}-fold CV on {run.n_train} labels: macro-F1 {m['f1_macro']:.3f} ± "
+        f"{m['f1_macro_sd']:.3f}, accuracy {m['accuracy']:.3f}, balanced accuracy "
+        f"{m['balanced_accuracy']:.3f}, ROC-AUC {m['roc_auc']:.3f}; recall accessible "
+        f"{m['recall_accessible']:.3f}, not accessible {m['recall_not_accessible']:.3f}",
+        highlight=False,
+    )
+    (tn, fp), (fn, tp) = m["confusion_matrix"]
+    console.print(f"confusion (rows true, cols predicted; not acc./acc.): "
+                  f"[[{tn}, {fp}], [{fn}, {tp}]]", highlight=False)
+    folds = Table(title="folds")
+    for col in ("fold", "n", "accuracy", "macro-F1", "bal. acc.", "ROC-AUC"):
+        folds.add_column(col, justify="right")
+    for f in run.fold_metrics:
+        folds.add_row(str(f["fold"]), str(f["n_test"]), f"{f['accuracy']:.3f}",
+                      f"{f['f1_macro']:.3f}", f"{f['balanced_accuracy']:.3f}",
+                      f"{f['roc_auc']:.3f}")
+    console.print(folds)
+    if "tuning" in m:
+        t = m["tuning"]
+        console.print(
+            f"tuning: study {t['study']}, best {t['best_value']:.3f} (untuned "
+            f"{m['default_f1_macro']:.3f}), {t['n_complete']} complete, {t['n_pruned']} pruned"
+            + (f", warm-started from {t['warm_start']}" if t.get("warm_start") else ""),
+            highlight=False,
+        )
+    if "boundary" in m:
+        console.print(f"boundary: {m['boundary']['a']:.3f} t1 + t2 <= {m['boundary']['b']:.3f}",
+                      highlight=False)
+    if m.get("drop_column_importance"):
+        top = ", ".join(f"{r['feature']} {r['error_rise'] * 100:+.1f}"
+                        for r in m["drop_column_importance"])
+        console.print(f"drop-column importance (CV error rise, points): {top}", highlight=False)
+    console.print(f"artifact: {run.artifact_path} ({status}), sha256 {run.artifact_sha256}",
+                  highlight=False)
+    console.print(f"training data sha256 {run.training_data_sha256}; "
+                  f"scikit-learn {run.library_versions.get('scikit-learn')}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the model commands to ``app``."""
+    app.command("retrain")(retrain)
+    app.command("predict")(predict)
+    app.add_typer(models_app, name="models")

@@ -1,0 +1,230 @@
+"""``nasicon retrain``, ``predict`` and ``models list|show`` on real SQLite registries: JSON
+keys, stored runs, artifact checks and every bad input (no run stored).
+
+The main retrain and two refusals go through the installed script (exit codes, one-line
+errors); the other cases run in-process with typer's CliRunner to keep the suite quick.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from experiments.importers.dft import import_dft
+from loop.cli.main import app
+from loop.errors import NasiconError
+from registry import Registry
+
+NASICON = str(Path(sys.executable).with_name("nasicon"))
+LEADERBOARD_KEYS = {
+    "model", "accuracy", "f1_macro", "balanced_accuracy", "roc_auc", "f1_macro_sd", "params",
+}
+
+
+def script(cwd: Path, dft: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run the installed ``nasicon`` in ``cwd`` (default database ./nasicon.db)."""
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MPLBACKEND": "Agg",
+           "COLUMNS": "200", "NASICON_DFT_DATA": str(dft)}
+    env.pop("NASICON_DB", None)
+    env.pop("NASICON_CONFIG", None)
+    return subprocess.run(
+        [NASICON, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+
+
+def invoke(cwd: Path, dft: Path, *args: str):
+    """Run the app in-process against ``cwd/nasicon.db``; returns the CliRunner result."""
+    db = f"sqlite:///{cwd / 'nasicon.db'}"
+    return CliRunner().invoke(
+        app, ["--db", db, *args], env={"NASICON_DFT_DATA": str(dft), "COLUMNS": "200"}
+    )
+
+
+def refused(result, message: str) -> None:
+    assert isinstance(result.exception, NasiconError), result.output
+    assert message in str(result.exception)
+
+
+def stored_runs(cwd: Path) -> list:
+    with Registry.from_url(f"sqlite:///{cwd / 'nasicon.db'}") as registry:
+        return registry.model_runs()
+
+
+def make_registry(cwd: Path, dft_folder: Path | None) -> Path:
+    """A fresh registry in ``cwd`` holding the DFT rows of ``dft_folder`` (None: no labels)."""
+    with Registry.from_url(f"sqlite:///{cwd / 'nasicon.db'}", check_schema=False) as registry:
+        registry.init_schema()
+        if dft_folder is not None:
+            import_dft(registry, dft_folder)
+    return cwd
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, dft_data_dir) -> Path:
+    """A registry with all 3881 DFT labels and one cheap retrain (round none), by script."""
+    cwd = make_registry(tmp_path_factory.mktemp("registry"), dft_data_dir)
+    result = script(
+        cwd, dft_data_dir, "retrain", "--json", "--folds", "3", "--trials", "3",
+        "--models", "tolerance_factor,gnb", "--models", "knn", "--tune", "knn",
+    )
+    assert result.returncode == 0, result.stderr
+    (cwd / "retrain.json").write_text(result.stdout)
+    return cwd
+
+
+def test_retrain_json_has_exactly_the_issue_keys(trained) -> None:
+    doc = json.loads((trained / "retrain.json").read_text())
+    assert set(doc) == {
+        "leaderboard", "champion", "tolerance_factor_boundary", "published_reproduction",
+        "n_train", "seconds",
+    }
+    assert doc["n_train"] == 3881
+    assert all(set(e) == LEADERBOARD_KEYS for e in doc["leaderboard"])
+    assert {e["model"] for e in doc["leaderboard"]} == {"tolerance_factor", "gnb", "knn"}
+    scores = [e["f1_macro"] for e in doc["leaderboard"]]
+    assert scores == sorted(scores, reverse=True)
+    assert doc["champion"] == doc["leaderboard"][0]["model"]
+    assert set(doc["tolerance_factor_boundary"]) == {"a", "b"}
+    assert doc["tolerance_factor_boundary"]["a"] > 0
+    rep = doc["published_reproduction"]
+    assert set(rep) == {"a", "b", "agreement", "accuracy", "f1_macro"}
+    assert rep["accuracy"] == pytest.approx(0.823, abs=0.002)
+    assert rep["f1_macro"] == pytest.approx(0.750, abs=0.002)
+    assert rep["agreement"] >= 0.99
+    for name in ("roc", "confusion", "tolerance_factor_map", "importance-gnb"):
+        assert (trained / "reports" / "round-none" / f"{name}.png").stat().st_size > 10_000
+
+
+def test_runs_are_stored_with_champion_and_verified_artifacts(trained, dft_data_dir) -> None:
+    runs = stored_runs(trained)
+    assert len(runs) == 3 and sum(r.is_champion for r in runs) == 1
+    doc = json.loads((trained / "retrain.json").read_text())
+    assert next(r for r in runs if r.is_champion).algorithm == doc["champion"]
+    assert all(r.round_number is None and r.n_train == 3881 for r in runs)
+    listed = invoke(trained, dft_data_dir, "models", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert {r["model"] for r in json.loads(listed.stdout)} == {"tolerance_factor", "gnb", "knn"}
+    shown = invoke(trained, dft_data_dir, "models", "show", "knn", "--json")
+    assert shown.exit_code == 0, shown.output
+    knn = json.loads(shown.stdout)
+    assert knn["artifact_status"] == "ok" and len(knn["fold_metrics"]) == 3
+    assert knn["metrics"]["tuning"]["study"] == "round-none-knn"
+    assert knn["library_versions"]["scikit-learn"]
+    tf = json.loads(invoke(trained, dft_data_dir, "models", "show", "tolerance_factor",
+                           "--json").stdout)
+    assert tf["metrics"]["boundary"]["a"] == pytest.approx(
+        doc["tolerance_factor_boundary"]["a"], abs=1e-3
+    )
+    table = invoke(trained, dft_data_dir, "models", "show", "gnb")
+    assert table.exit_code == 0 and "drop-column importance" in table.stdout
+
+
+def test_predict_json(trained, dft_data_dir) -> None:
+    result = invoke(trained, dft_data_dir, "predict", "--json", "Na3Zr2(SiO4)2(PO4)",
+                    "NaZr2(PO4)3")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert [r["formula"] for r in records] == ["Na3Zr2Si2PO12", "NaZr2P3O12"]
+    for rec in records:
+        assert set(rec) == {"formula", "tolerance_factor", "models", "champion"}
+        assert set(rec["tolerance_factor"]) == {"t1", "t2", "accessible", "p_stable"}
+        assert set(rec["models"]) == {"tolerance_factor", "gnb", "knn"}
+        assert set(rec["champion"]) == {"name", "p"}
+        assert rec["champion"]["p"] == rec["models"][rec["champion"]["name"]]
+        tf = rec["tolerance_factor"]
+        assert tf["p_stable"] == rec["models"]["tolerance_factor"]
+        assert tf["accessible"] == (tf["p_stable"] >= 0.5)
+    table = invoke(trained, dft_data_dir, "predict", "NaZr2(PO4)3")
+    assert table.exit_code == 0 and "champion" in table.stdout
+
+
+def test_second_retrain_of_the_same_round_is_refused(trained, dft_data_dir) -> None:
+    before = stored_runs(trained)
+    result = script(trained, dft_data_dir, "retrain", "--folds", "3", "--trials", "0",
+                    "--models", "gnb")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: round none already has model runs for gnb")
+    assert "--round 1" in result.stderr and result.stderr.count("\n") == 1
+    assert stored_runs(trained) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("retrain", "--models", "xgboost"), "unknown model 'xgboost'"),
+        (("retrain", "--tune", "nope", "--round", "5"), "unknown model 'nope'"),
+        (("retrain", "--folds", "1", "--round", "7"), "--folds must be at least 2"),
+        (("predict", "Na5Zr2P3O12"), "Na is 5 per 12 O"),
+        (("models", "show", "svm"), "no model run of 'svm'"),
+        (("models", "show", "999"), "there is no model run 999"),
+        (("predict", "--round", "9", "NaZr2P3O12"), "round 9 has no model runs"),
+    ],
+)
+def test_bad_options_are_refused(trained, dft_data_dir, args, message) -> None:
+    before = stored_runs(trained)
+    refused(invoke(trained, dft_data_dir, *args), message)
+    assert stored_runs(trained) == before
+
+
+def test_changed_artifact_is_refused_by_predict(trained, dft_data_dir) -> None:
+    path = Path(next(r for r in stored_runs(trained) if r.algorithm == "gnb").artifact_path)
+    original = path.read_bytes()
+    try:
+        path.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        refused(invoke(trained, dft_data_dir, "predict", "NaZr2P3O12"), "refusing to load")
+        shown = json.loads(invoke(trained, dft_data_dir, "models", "show", "gnb",
+                                  "--json").stdout)
+        assert shown["artifact_status"] == "hash mismatch"
+    finally:
+        path.write_bytes(original)
+
+
+def test_no_labelled_data_exits_2_and_stores_nothing(tmp_path, dft_data_dir) -> None:
+    make_registry(tmp_path, None)
+    result = script(tmp_path, dft_data_dir, "retrain")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no labelled data") and result.stderr.count("\n") == 1
+    assert stored_runs(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("n_accessible", "n_unstable", "message"),
+    [
+        (0, 12, "only one class in the labels (all 12 are 'not accessible')"),
+        (3, 4, "7 labelled samples are fewer than the 10 folds"),
+        (4, 30, "the 'accessible' class has 4 samples, fewer than the 10 folds"),
+    ],
+)
+def test_bad_training_data_stores_nothing(
+    tmp_path, monkeypatch, dft_data_dir, dft_frame, n_accessible, n_unstable, message
+) -> None:
+    stable = dft_frame[dft_frame["NewEhullLst"] <= 0].head(n_accessible)
+    unstable = dft_frame[dft_frame["NewEhullLst"] > 0].head(n_unstable)
+    rows = pd.concat([stable, unstable]).drop(columns=["split"])
+    folder = tmp_path / "subset"
+    folder.mkdir()
+    rows.to_csv(folder / "train.csv", index=False)
+    rows.iloc[:0].to_csv(folder / "test.csv", index=False)
+    make_registry(tmp_path, folder)
+    monkeypatch.chdir(tmp_path)
+    refused(invoke(tmp_path, dft_data_dir, "retrain", "--folds", "10", "--trials", "2"), message)
+    assert stored_runs(tmp_path) == []
+    assert not (tmp_path / "nasicon_data").exists() and not (tmp_path / "reports").exists()
+
+
+def test_missing_dft_data_for_the_published_check_is_named(
+    tmp_path, monkeypatch, dft_data_dir
+) -> None:
+    make_registry(tmp_path, dft_data_dir)
+    monkeypatch.chdir(tmp_path)
+    result = invoke(tmp_path, tmp_path / "nowhere", "retrain", "--trials", "0", "--models", "gnb")
+    refused(result, "nowhere/train.csv not found")
+    assert "NASICON_DFT_DATA" in str(result.exception)
+    assert stored_runs(tmp_path) == []
