@@ -23,6 +23,7 @@ from loop.training import (
     run_retrain,
     save_artifacts,
     training_set_from_frame,
+    tune_models,
 )
 from registry import Registry
 
@@ -221,3 +222,12 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
             )
         assert calls and registry.model_runs() == []  # the first row was rolled back too
     assert list((tmp_path / "models").rglob("*.skops")) == []
+
+
+def test_tuning_timeout_is_shared_by_the_tuned_models(frame, tmp_path) -> None:
+    data = training_set_from_frame(frame, folds=3)
+    specs = [MODELS["knn"], MODELS["decision_tree"]]
+    tuned = tune_models(specs, data, storage_url=f"sqlite:///{tmp_path / 's.db'}",
+                        round_number=1, trials=200, timeout_s=3.0, folds=3)
+    assert set(tuned) == {"knn", "decision_tree"}
+    assert all(1 <= t.n_run < 200 for t in tuned.values())  # the budget, not n_trials, ended

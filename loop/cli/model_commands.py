@@ -209,9 +209,10 @@ def _leaderboard_table(result: RetrainResult) -> Table:
     table = Table(title=f"leaderboard, {result.settings.folds}-fold CV (round "
                   f"{_round_text(result.round_number)}, {result.n_train} labelled)")
     for col in ("model", "macro-F1", "± sd", "accuracy", "bal. acc.", "ROC-AUC",
-                "recall acc.", "tuning", "time, s"):
-        table.add_column(col, justify="left" if col == "model" else "right",
-                         no_wrap=col == "model")
+                "recall acc.", "tuning", "time, s", "scope"):
+        table.add_column(col, justify="left" if col in ("model", "scope") else "right",
+                         no_wrap=col == "model", ratio=1 if col == "scope" else None,
+                         min_width=24 if col == "scope" else None)
     for row in result.leaderboard():
         r = result.models[row["model"]]
         s = r.cv.summary
@@ -222,7 +223,7 @@ def _leaderboard_table(result: RetrainResult) -> Table:
         table.add_row(
             name, f"{s['f1_macro']:.3f}", f"{s['f1_macro_sd']:.3f}", f"{s['accuracy']:.3f}",
             f"{s['balanced_accuracy']:.3f}", f"{s['roc_auc']:.3f}",
-            f"{s['recall_accessible']:.3f}", tuning, f"{r.seconds:.1f}",
+            f"{s['recall_accessible']:.3f}", tuning, f"{r.seconds:.1f}", r.spec.scope,
         )
     return table
 
