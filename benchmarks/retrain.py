@@ -132,8 +132,8 @@ Ratios in this run: champion macro-F1 / published tolerance factor = **{champ_f1
 / untuned random forest on the data set's own columns = **{champ_f1 / rf_own.f1_macro:.3f}**,
 / untuned random forest on the engine's descriptors = **{champ_f1 / rf_engine.f1_macro:.3f}**
 (the two peer forests took {t_rf:.0f} s together). The champion was picked as the best of
-the tuned trials on the seed-0 folds, so its score is slightly optimistic; the re-score on
-seed-1 folds above shows by how much.
+the tuned trials on the seed-0 folds, so its score could be optimistic; the re-score on
+seed-1 folds above checks that.
 
 Time per model (s; CV = untuned comparison plus any re-scoring, tuning = the optuna study,
 fit = final fit on all rows):

@@ -94,3 +94,27 @@ def test_estimators_refuse_other_inputs(labels) -> None:
 def test_missing_data_set_names_the_path(tmp_path) -> None:
     with pytest.raises(DataMissingError, match=r"train\.csv not found; it is the public data"):
         read_dft_dataset(tmp_path)
+
+
+def test_engine_feature_figures_of_the_issue(dft_frame, labels) -> None:
+    """Issue 5's figures with engine features: the refit line at C = 10 (a = 0.186,
+    b = 0.295), its 10-fold CV (0.822 / 0.749) and the reach of the two GNBs
+    (gnb 0.50 macro-F1 / 0.67 ROC-AUC, gnb_full 0.76)."""
+    from loop.evaluation import cross_validate
+    from loop.models import MODELS
+
+    table, _ = describe_formulas(dft_frame["CompName"])
+    tf = ToleranceFactorClassifier(C=10.0).fit(table[["t1", "t2"]].to_numpy(), labels)
+    assert tf.a_ == pytest.approx(0.186, abs=0.005) and tf.b_ == pytest.approx(0.295, abs=0.005)
+
+    def cv(name: str) -> dict:
+        spec = MODELS[name]
+        X = table[list(spec.features)].to_numpy()
+        return cross_validate(spec.build(), X, labels, folds=10, seed=0).summary
+
+    tf_cv, gnb, gnb_full = cv("tolerance_factor"), cv("gnb"), cv("gnb_full")
+    assert tf_cv["accuracy"] == pytest.approx(0.822, abs=0.005)
+    assert tf_cv["f1_macro"] == pytest.approx(0.749, abs=0.005)
+    assert gnb["f1_macro"] == pytest.approx(0.50, abs=0.01)
+    assert gnb["roc_auc"] == pytest.approx(0.67, abs=0.01)
+    assert gnb_full["f1_macro"] == pytest.approx(0.76, abs=0.01)
