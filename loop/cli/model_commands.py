@@ -241,7 +241,7 @@ def retrain(
         None, "--models", help="Models to compare (repeat or comma-separate; default: all)."
     ),
     tune: list[str] = typer.Option(
-        None, "--tune", help="Models to tune (default: gradient_boosting, svm, knn, tree)."
+        None, "--tune", help="Models to tune (default: gradient_boosting, svm, knn, decision_tree)."
     ),
     importance: list[str] = typer.Option(
         None, "--importance",
