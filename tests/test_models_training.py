@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from experiments.importers.dft import import_dft
-from loop.cli import model_commands
+from flows import steps
 from loop.config import NasiconConfig
 from loop.errors import ValidationError
 from loop.evaluation import TrainingDataError, select_champion
@@ -178,7 +178,7 @@ def _glue_roundtrip(url, dft_frame, dft_data_dir, tmp_path) -> None:
     registry = _registry_with_subset(url, dft_frame, tmp_path / "subset")
     with registry:
         cfg = _config(url, dft_data_dir, tmp_path)
-        result, ids, figures = model_commands.retrain_registry(
+        result, ids, figures = steps.retrain_registry(
             registry, cfg, SETTINGS, round_number=1, figures_dir=tmp_path / "fig"
         )
         runs = registry.model_runs(1)
@@ -187,9 +187,9 @@ def _glue_roundtrip(url, dft_frame, dft_data_dir, tmp_path) -> None:
         assert set(ids.values()) == {r.id for r in runs}
         assert figures["roc"].exists()
         # round 2 warm-starts knn from round 1's study, stored in the same database
-        result2, _, _ = model_commands.retrain_registry(registry, cfg, SETTINGS, round_number=2)
+        result2, _, _ = steps.retrain_registry(registry, cfg, SETTINGS, round_number=2)
         assert result2.models["knn"].tuning.warm_start == "round-1-knn"
-        assert model_commands.next_free_round(registry) == 3
+        assert steps.next_free_round(registry) == 3
 
 
 def test_registry_glue_on_sqlite(sqlite_url, dft_frame, dft_data_dir, tmp_path) -> None:
@@ -205,7 +205,7 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
     sqlite_url, dft_frame, dft_data_dir, tmp_path, monkeypatch
 ) -> None:
     registry = _registry_with_subset(sqlite_url, dft_frame, tmp_path / "subset")
-    real = model_commands.model_run_store.add_model_run
+    real = steps.model_run_store.add_model_run
     calls = []
 
     def flaky(session, **row):
@@ -214,10 +214,10 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
             raise ValidationError("disk full (injected)")
         return real(session, **row)
 
-    monkeypatch.setattr(model_commands.model_run_store, "add_model_run", flaky)
+    monkeypatch.setattr(steps.model_run_store, "add_model_run", flaky)
     with registry:
         with pytest.raises(ValidationError, match="injected"):
-            model_commands.retrain_registry(
+            steps.retrain_registry(
                 registry, _config(sqlite_url, dft_data_dir, tmp_path), SETTINGS, round_number=1
             )
         assert calls and registry.model_runs() == []  # the first row was rolled back too

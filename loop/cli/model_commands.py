@@ -29,26 +29,14 @@ from rich.progress import (
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
-from experiments.training_data import training_frame
+from flows.steps import default_round, retrain_registry, round_text, runs_of_round
 from loop.cli.context import state
-from loop.config import NasiconConfig
 from loop.descriptors import describe_formulas
 from loop.errors import CompositionError, ValidationError
-from loop.evaluation.reproduction import read_dft_dataset
 from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
 from loop.models.artifacts import file_sha256, load_artifact
-from loop.training import (
-    RetrainResult,
-    RetrainSettings,
-    model_run_rows,
-    remove_new_artifacts,
-    run_retrain,
-    save_artifacts,
-    training_set_from_frame,
-)
-from loop.training.figures import save_retrain_figures
+from loop.training import RetrainResult, RetrainSettings
 from registry import ModelRunRecord, Registry
-from registry import model_runs as model_run_store
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -64,16 +52,6 @@ def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
     if values is None:
         return None
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
-
-
-def _round_text(number: int | None) -> str:
-    return "none" if number is None else str(number)
-
-
-def _runs_of_round(registry: Registry, number: int | None) -> list[ModelRunRecord]:
-    if number is None:
-        return [r for r in registry.model_runs() if r.round_number is None]
-    return registry.model_runs(number)
 
 
 class RichProgress:
@@ -128,86 +106,9 @@ def _progress() -> Iterator[RichProgress]:
 # -- retrain ------------------------------------------------------------------------------
 
 
-def next_free_round(registry: Registry) -> int:
-    """One past the highest round number used by a round or a model run."""
-    numbers = [r.round_number for r in registry.model_runs() if r.round_number is not None]
-    latest = registry.latest_round()
-    if latest is not None:
-        numbers.append(latest.number)
-    return max(numbers, default=0) + 1
-
-
-def default_round(registry: Registry) -> int | None:
-    """The latest round's number, or None when no round was ever started."""
-    latest = registry.latest_round()
-    return None if latest is None else latest.number
-
-
-def retrain_registry(
-    registry: Registry,
-    config: NasiconConfig,
-    settings: RetrainSettings,
-    *,
-    round_number: int | None,
-    figures_dir: Path | None = None,
-    progress: Any = None,
-) -> tuple[RetrainResult, dict[str, int], dict[str, Path]]:
-    """One retrain against the registry: read labels, train, store every model run.
-
-    Validation (model names, labels, the DFT data for the published check, runs already
-    stored for the round) happens before any work; the model runs are written in one
-    transaction, and the artifacts this call created are removed if that write fails.
-
-    Returns:
-        The result, model-run ids by model name and the saved figure paths.
-
-    Raises:
-        ValidationError / TrainingDataError / DataMissingError: see the messages.
-    """
-    specs = settings.compared_specs()
-    settings.tuned_specs()  # unknown names in --tune fail here
-    stored = {r.algorithm for r in _runs_of_round(registry, round_number)}
-    clash = sorted(stored & {s.name for s in specs})
-    if clash:
-        raise ValidationError(
-            f"round {_round_text(round_number)} already has model runs for "
-            f"{', '.join(clash)} (stored runs are never replaced); retrain into a new round "
-            f"with --round {next_free_round(registry)}"
-        )
-    frame = training_frame(
-        registry,
-        experimental_weight=config.labels.experimental_weight,
-        ehull_threshold_mev=config.labels.ehull_threshold_mev,
-        impurity_threshold=config.labels.impurity_threshold,
-    )
-    data = training_set_from_frame(frame, settings.folds)
-    dataset = read_dft_dataset(config.data.dft_path)
-    result = run_retrain(
-        data,
-        settings,
-        storage_url=config.database.url,
-        round_number=round_number,
-        reproduction_frame=dataset,
-        ehull_threshold_mev=config.labels.ehull_threshold_mev,
-        progress=progress,
-    )
-    saved = save_artifacts(result, Path(config.models.artifacts_dir).resolve())
-    rows = model_run_rows(result, saved)
-    try:
-        with registry.session() as session:
-            ids = {row["algorithm"]: model_run_store.add_model_run(session, **row) for row in rows}
-    except BaseException:
-        remove_new_artifacts(saved)
-        raise
-    figures = {}
-    if figures_dir is not None:
-        figures = save_retrain_figures(result, data, figures_dir)
-    return result, ids, figures
-
-
 def _leaderboard_table(result: RetrainResult) -> Table:
     table = Table(title=f"leaderboard, {result.settings.folds}-fold CV (round "
-                  f"{_round_text(result.round_number)}, {result.n_train} labelled)")
+                  f"{round_text(result.round_number)}, {result.n_train} labelled)")
     for col in ("model", "macro-F1", "± sd", "accuracy", "bal. acc.", "ROC-AUC",
                 "recall acc.", "tuning", "time, s", "scope"):
         table.add_column(col, justify="left" if col in ("model", "scope") else "right",
@@ -273,7 +174,7 @@ def retrain(
         raise ValidationError("--trials must be >= 0 and --timeout > 0")
     with Registry.from_config(cfg) as registry:
         number = default_round(registry) if round_number is None else round_number
-        folder = figures or Path(cfg.data.reports_dir) / f"round-{_round_text(number)}"
+        folder = figures or Path(cfg.data.reports_dir) / f"round-{round_text(number)}"
         with _progress() as progress:
             result, ids, paths = retrain_registry(
                 registry, cfg, settings, round_number=number, figures_dir=folder,
@@ -327,7 +228,7 @@ def _prediction_runs(registry: Registry, round_number: int | None) -> list[Model
     champion = registry.champion()
     if champion is None:
         raise ValidationError("no trained models in the registry; run nasicon retrain first")
-    return _runs_of_round(registry, champion.round_number)
+    return runs_of_round(registry, champion.round_number)
 
 
 def predict(
@@ -385,7 +286,7 @@ def predict(
     if as_json:
         typer.echo(json.dumps(records, indent=2))
         return
-    out = Table(title=f"P(accessible), round {_round_text(runs[0].round_number)}")
+    out = Table(title=f"P(accessible), round {round_text(runs[0].round_number)}")
     out.add_column("", style="bold")
     for rec in records:
         out.add_column(rec["formula"], justify="right")
@@ -458,7 +359,7 @@ def models_list(
         table.add_column(col, justify="left" if col in ("model", "artifact") else "right")
     for r in rows:
         table.add_row(
-            str(r["id"]), _round_text(r["round"]), r["model"], f"{r['f1_macro']:.3f}",
+            str(r["id"]), round_text(r["round"]), r["model"], f"{r['f1_macro']:.3f}",
             f"{r['f1_macro_sd']:.3f}", f"{r['accuracy']:.3f}", f"{r['roc_auc']:.3f}",
             "*" if r["is_champion"] else "", str(r["n_train"]),
             (r["artifact_sha256"] or "-")[:12],
@@ -480,7 +381,7 @@ def _find_run(registry: Registry, model: str, round_number: int | None) -> Model
         return registry.model_run(int(model))
     if round_number is None:
         champion = registry.champion()
-        runs = registry.model_runs() if champion is None else _runs_of_round(
+        runs = registry.model_runs() if champion is None else runs_of_round(
             registry, champion.round_number
         )
         if champion is None and runs:  # no champion anywhere: the newest run of the name
@@ -522,7 +423,7 @@ def models_show(
         return
     m = run.metrics
     console.print(
-        f"[bold]{run.algorithm}[/bold] run {run.id}, round {_round_text(run.round_number)}"
+        f"[bold]{run.algorithm}[/bold] run {run.id}, round {round_text(run.round_number)}"
         + (" (champion)" if run.is_champion else "")
     )
     console.print(f"scope: {run.scope}", highlight=False)

@@ -284,11 +284,9 @@ def run_retrain(
     progress = progress or NullProgress()
     start = time.perf_counter()
     specs = settings.compared_specs()
-    folds, seed = settings.folds, settings.seed
-
-    default_cv = compare_models(specs, data, folds=folds, seed=seed, progress=progress)
-    timings = {s.name: {"cv": default_cv[s.name].seconds} for s in specs}
-
+    default_cv = compare_models(
+        specs, data, folds=settings.folds, seed=settings.seed, progress=progress
+    )
     tuning: dict[str, TuningResult] = {}
     if storage_url is not None:
         tuning = tune_models(
@@ -298,10 +296,46 @@ def run_retrain(
             round_number=round_number,
             trials=settings.trials,
             timeout_s=settings.timeout_s,
-            folds=folds,
-            seed=seed,
+            folds=settings.folds,
+            seed=settings.seed,
             progress=progress,
         )
+    result = finish_retrain(
+        data,
+        settings,
+        default_cv,
+        tuning,
+        round_number=round_number,
+        reproduction_frame=reproduction_frame,
+        ehull_threshold_mev=ehull_threshold_mev,
+        progress=progress,
+    )
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def finish_retrain(
+    data: TrainingSet,
+    settings: RetrainSettings,
+    default_cv: Mapping[str, CVResult],
+    tuning: Mapping[str, TuningResult],
+    *,
+    round_number: int | None,
+    reproduction_frame: pd.DataFrame | None = None,
+    ehull_threshold_mev: float = 0.0,
+    progress: ProgressHook | None = None,
+) -> RetrainResult:
+    """Everything after CV and tuning: best parameters, champion, final fits, importance,
+    the tolerance-factor boundary and the published check.
+
+    ``default_cv`` and ``tuning`` may come from separate workers (one task per model in the
+    Prefect flow); :func:`run_retrain` is the same steps in one process.
+    """
+    progress = progress or NullProgress()
+    start = time.perf_counter()
+    specs = settings.compared_specs()
+    folds, seed = settings.folds, settings.seed
+    timings = {s.name: {"cv": default_cv[s.name].seconds} for s in specs}
     results: dict[str, ModelResult] = {}
     for spec in specs:
         params = dict(spec.defaults)
