@@ -22,7 +22,7 @@ from loop.acquisition import (
     standardise,
     strategy_from_json,
 )
-from loop.errors import ValidationError
+from loop.errors import NasiconError, ValidationError
 
 
 def candidates(p: np.ndarray, features: np.ndarray | None = None) -> Candidates:
@@ -176,3 +176,155 @@ def test_unknown_strategy_and_option() -> None:
 def test_candidates_must_agree_in_length() -> None:
     with pytest.raises(ValidationError, match="disagree in length"):
         Candidates(np.array(["A", "B"]), np.zeros((3, 1)), np.zeros(2))
+
+
+# -- nasicon propose: the registry queue ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def registry_env(tmp_path_factory, dft_data_dir):
+    """A SQLite registry with the DFT labels and four cheap trained models (champion set)."""
+    from typer.testing import CliRunner
+
+    from experiments.importers.dft import import_dft
+    from loop.cli.main import app
+    from registry import Registry
+
+    folder = tmp_path_factory.mktemp("propose")
+    db = f"sqlite:///{folder / 'nasicon.db'}"
+    with Registry.from_url(db, check_schema=False) as registry:
+        registry.init_schema()
+        import_dft(registry, dft_data_dir)
+    env = {
+        "NASICON_DFT_DATA": str(dft_data_dir),
+        "NASICON_MODELS__ARTIFACTS_DIR": str(folder / "models"),
+        "NASICON_DATA__REPORTS_DIR": str(folder / "reports"),
+        "COLUMNS": "200",
+    }
+    result = CliRunner().invoke(
+        app,
+        ["--db", db, "retrain", "--folds", "3", "--trials", "0", "--models",
+         "tolerance_factor,gnb,knn,decision_tree", "--importance", "gnb"],
+        env=env,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return db, env, folder
+
+
+def propose_cli(registry_env, *args: str):
+    from typer.testing import CliRunner
+
+    from loop.cli.main import app
+
+    db, env, _ = registry_env
+    return CliRunner().invoke(app, ["--db", db, "propose", "--quiet", *args], env=env)
+
+
+def queued(db: str):
+    from registry import Registry
+
+    with Registry.from_url(db) as registry:
+        return registry.list_proposals()
+
+
+def test_propose_queues_a_diverse_batch_with_every_models_probability(registry_env) -> None:
+    db, _, _ = registry_env
+    result = propose_cli(registry_env, "--space", "ouyang-grid", "--batch", "6", "--json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    rows = queued(db)
+    assert len(rows) == 6 == len(out["proposals"])
+    assert [r.formula for r in rows] == [p["formula"] for p in out["proposals"]]
+    models = {"tolerance_factor", "gnb", "knn", "decision_tree"}
+    for row in rows:
+        assert row.strategy == "exploit"
+        assert set(row.probabilities) == models
+        assert all(0.0 <= p <= 1.0 for p in row.probabilities.values())
+        assert row.acquisition_score is not None and row.reason.startswith("exploit:")
+        assert row.model_run_id == out["champion"]["id"]
+    assert out["screened"] == 15813
+    assert len({r.formula for r in rows}) == 6
+
+
+def test_second_proposal_round_excludes_the_open_queue(registry_env) -> None:
+    db, _, _ = registry_env
+    before = {r.formula for r in queued(db)}
+    result = propose_cli(
+        registry_env, "--space", "ouyang-grid", "--batch", "4", "--strategy", "ucb", "--json"
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["excluded"] >= len(before) > 0
+    new = [p["formula"] for p in out["proposals"]]
+    assert not set(new) & before
+    rows = queued(db)
+    assert len(rows) == len(before) + 4
+    assert all(r.reason.startswith("ucb:") for r in rows if r.formula in new)
+
+
+def test_dry_run_writes_nothing(registry_env) -> None:
+    db, _, _ = registry_env
+    n = len(queued(db))
+    result = propose_cli(
+        registry_env,
+        "--space",
+        "ouyang-grid",
+        "--batch",
+        "3",
+        "--strategy",
+        "random",
+        "--dry-run",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["proposals"]) == 3
+    assert len(queued(db)) == n
+
+
+def test_propose_bad_input_writes_nothing(registry_env, tmp_path) -> None:
+    db, _, _ = registry_env
+    n = len(queued(db))
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(
+        'type = "grid"\nname = "tiny"\npool = ["Zr"]\n[metals]\nmax_cations = 1\n'
+        '[polyanions]\ncentres = ["Si", "P"]\nmax_centres = 1\n'
+    )  # Na3... impossible for P3 alone? Zr2(PO4)3 = NaZr2P3O12 and Na4Zr2Si3O12: two rows
+    cases = [
+        (
+            ["--space", str(tiny), "--batch", "5"],
+            "batch of 5 is larger than the 2 candidates left in tiny",
+        ),
+        (["--space", "nope", "--batch", "2"], "unknown design space 'nope'"),
+        (
+            ["--space", "ouyang-grid", "--batch", "2", "--strategy", "greedy"],
+            "unknown strategy 'greedy'",
+        ),
+        (["--space", "ouyang-grid", "--batch", "0"], "--batch must be at least 1"),
+    ]
+    for args, message in cases:
+        result = propose_cli(registry_env, *args)
+        assert isinstance(result.exception, ValidationError | NasiconError), (args, result.output)
+        assert message in str(result.exception), (args, str(result.exception))
+    assert len(queued(db)) == n
+
+
+def test_propose_without_a_champion_exits_2(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from registry import Registry
+
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    with Registry.from_url(db, check_schema=False) as registry:
+        registry.init_schema()
+    nasicon = str(Path(sys.executable).with_name("nasicon"))
+    result = subprocess.run(
+        [nasicon, "--db", db, "propose", "--space", "ouyang-grid", "--batch", "3", "--quiet"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: the registry has no champion model yet: run nasicon retrain before nasicon propose"
+    )

@@ -4,9 +4,9 @@ Two stages per chunk:
 
 1. every row gets the cheap models' probabilities (tolerance factor, GNB, ...); their mean is
    the stage-one score;
-2. the best ``stage2_fraction`` of the chunk by that score also gets the expensive models'
-   probabilities (the champion, or a committee); an acquisition function of those (default:
-   their mean) is the final score offered to a bounded top-k.
+2. the best ``stage2_fraction`` of the chunk by that score (at least ``top_k`` rows) also
+   gets the expensive models' probabilities (the champion, or a committee); an acquisition
+   function of those (default: their mean) is the final score offered to a bounded top-k.
 
 Memory is O(chunk + top_k) whatever the space's size; formula strings are built only for
 the rows that survive to the end.
@@ -114,8 +114,8 @@ def screen_space(
         space: the design space to enumerate.
         cheap: fitted classifiers (or :class:`ScoringModel`) scored on every row.
         expensive: the champion (one classifier) or a committee, scored on the best
-            ``stage2_fraction`` of each chunk by the cheap score (every row when no cheap
-            model is given).
+            ``stage2_fraction`` of each chunk by the cheap score, and on at least ``top_k``
+            rows of it (every row when no cheap model is given).
         top_k: rows kept (after removing ``exclude``).
         stage2_fraction: share of each chunk passed to the expensive stage, (0, 1].
         acquisition: final score from the (N, m) probabilities of the last stage (the
@@ -168,7 +168,9 @@ def screen_space(
                 stage1 = np.zeros(n)
             t3 = time.perf_counter()
             if expensive_models:
-                keep = n if not cheap_models else max(1, math.ceil(stage2_fraction * n))
+                # the best fraction, but never fewer rows than the top-k can hold
+                floor = top_k + len(exclude)
+                keep = n if not cheap_models else min(n, max(math.ceil(stage2_fraction * n), floor))
                 rows = np.sort(np.argsort(-stage1, kind="stable")[:keep])
                 sub = {name: values[rows] for name, values in desc.items()}
                 e_probs = np.column_stack([m.predict_proba(sub) for m in expensive_models])

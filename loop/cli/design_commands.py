@@ -1,0 +1,346 @@
+"""``nasicon spaces``, ``nasicon simulate`` and ``nasicon propose``: where to look next.
+
+* ``spaces list`` / ``spaces show NAME``: the built-in (or a TOML) design space, its size and
+  how much of the DFT data set and of the literature compositions it holds;
+* ``simulate``: campaign backtest against the DFT data set (every strategy plus random);
+* ``propose``: screen a space with the registry's models and queue a diverse batch.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.steps import run_propose
+from loop.cli.context import state
+from loop.errors import DataMissingError, ValidationError
+from loop.spaces import (
+    DesignSpace,
+    builtin_space_names,
+    coverage,
+    dft_formulas,
+    literature_formulas,
+    load_space,
+)
+
+# the acquisition, screening and simulation packages import scikit-learn: they are imported
+# inside the commands that use them, so that other commands start fast
+STRATEGY_NAMES = ("exploit", "uncertainty", "ucb", "random")
+
+log = logging.getLogger(__name__)
+console = Console()
+err_console = Console(stderr=True)
+
+spaces_app = typer.Typer(
+    help="Design spaces: built-in grids and user TOML files.", no_args_is_help=True
+)
+
+
+def _coverage_facts(space: DesignSpace, dft_dir: Path, literature: Path) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    try:
+        cov = coverage(space, dft_formulas(dft_dir))
+        facts["dft_coverage"] = {
+            "contained": cov.n_contained,
+            "total": cov.n_total,
+            "fraction": cov.fraction,
+        }
+    except DataMissingError:
+        facts["dft_coverage"] = {"error": f"data set not found in {dft_dir}"}
+    try:
+        records = literature_formulas(literature)
+        inside = {label: bool(coverage(space, [f]).n_contained) for label, f in records.items()}
+        facts["literature_contained"] = inside
+    except DataMissingError:
+        facts["literature_contained"] = {"error": f"{literature} not found"}
+    return facts
+
+
+def _coverage_text(facts: dict[str, Any]) -> tuple[str, str]:
+    dft = facts["dft_coverage"]
+    dft_text = (
+        f"{dft['fraction']:.2%} ({dft['contained']}/{dft['total']})"
+        if "fraction" in dft
+        else f"n/a: {dft['error']}"
+    )
+    lit = facts["literature_contained"]
+    if "error" in lit:
+        lit_text = f"n/a: {lit['error']}"
+    else:
+        inside = [k for k, v in lit.items() if v]
+        lit_text = f"{len(inside)}/{len(lit)}" + (f" ({', '.join(inside)})" if inside else "")
+    return dft_text, lit_text
+
+
+def spaces_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The built-in design spaces with their size and coverage."""
+    cfg = state(ctx).config()
+    rows = []
+    for name in builtin_space_names():
+        space = load_space(name)
+        facts = _coverage_facts(space, cfg.data.dft_path, cfg.data.literature_path)
+        rows.append({**space.summary(), **facts})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="Design spaces")
+    for col, justify in (
+        ("name", "left"),
+        ("type", "left"),
+        ("size", "right"),
+        ("DFT data set", "right"),
+        ("literature", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        dft_text, lit_text = _coverage_text(row)
+        table.add_row(row["name"], row["type"], f"{row['size']:,}", dft_text, lit_text)
+    console.print(table)
+    console.print("Details: nasicon spaces show NAME (NAME may also be a .toml file)")
+
+
+def spaces_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Built-in space name or path of a TOML file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    examples: int = typer.Option(5, min=0, help="Example compositions to print."),
+) -> None:
+    """One space: pool, grids, size (per number of metals), coverage, example compositions."""
+    cfg = state(ctx).config()
+    space = load_space(name)
+    facts = {
+        **space.summary(),
+        **_coverage_facts(space, cfg.data.dft_path, cfg.data.literature_path),
+    }
+    facts["examples"] = []
+    for chunk in space.chunks(max(examples, 1)):
+        if len(facts["examples"]) >= examples:
+            break
+        facts["examples"] += chunk.take(slice(0, examples - len(facts["examples"]))).formulas()
+    if as_json:
+        typer.echo(json.dumps(facts, indent=2))
+        return
+    dft_text, lit_text = _coverage_text(facts)
+    table = Table(title=f"Design space {space.name}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("type", facts["type"])
+    table.add_row("description", facts["description"])
+    table.add_row("size", f"{facts['size']:,}")
+    table.add_row(
+        "by number of metals",
+        ", ".join(f"{k}: {v:,}" for k, v in facts["size_by_cations"].items()),
+    )
+    table.add_row("metal pool", " ".join(facts["pool"]))
+    if facts["required"]:
+        table.add_row("in every composition", ", ".join(facts["required"]))
+    table.add_row("metals per composition", "{}..{}".format(*facts["cations"]))
+    table.add_row("M amount grid", " or ".join(f"1/{d}" for d in facts["m_amount_denominators"]))
+    table.add_row("polyanion options", str(facts["polyanion_options"]))
+    na = facts["sodium"]
+    table.add_row(
+        "Na", f"{na['min']:g}..{na['max']:g}" + (f" step {na['step']:g}" if na["step"] else "")
+    )
+    table.add_row("entropy classes", ", ".join(facts["entropy_classes"]))
+    table.add_row("DFT data set coverage", dft_text)
+    table.add_row("literature compositions", lit_text)
+    table.add_row("examples", "\n".join(facts["examples"]))
+    console.print(table)
+
+
+def _strategies(values: list[str] | None) -> list[str]:
+    names: list[str] = []
+    for value in values or ["exploit"]:
+        for name in filter(None, (v.strip() for v in value.split(","))):
+            if name not in STRATEGY_NAMES:
+                raise ValidationError(
+                    f"unknown strategy {name!r} (one of {', '.join(STRATEGY_NAMES)})"
+                )
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def simulate(
+    ctx: typer.Context,
+    seed_size: int = typer.Option(20, "--seed-size", help="Random labelled seed set size."),
+    batch: int = typer.Option(8, "--batch", help="Compositions proposed per round."),
+    budget: int = typer.Option(
+        200, "--budget", help="Labelled compositions in total, seed set included."
+    ),
+    strategy: list[str] = typer.Option(
+        None,
+        "--strategy",
+        "-s",
+        help="exploit, uncertainty, ucb or random; repeatable or comma-separated.",
+    ),
+    repeats: int = typer.Option(
+        5, "--repeats", "-r", help="Campaigns per strategy (shared seed sets)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Folder of the DFT data set (train.csv, test.csv)."
+    ),
+    surrogate: str = typer.Option(
+        "rf", help="Surrogate: rf, rf-balanced, et, rf+et, gnb, logistic, ..."
+    ),
+    features: str = typer.Option(
+        "engine", help="Surrogate inputs: engine, dataset, elements, engine+elements."
+    ),
+    seed: int = typer.Option(0, help="Random seed of the seed sets and surrogates."),
+    figure: Path | None = typer.Option(None, "--figure", help="PNG path (default: reports dir)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Backtest campaigns against the DFT data set: hits and enhancement factor per strategy."""
+    from loop.simulation import (
+        FEATURE_SETS,
+        SURROGATES,
+        CampaignSettings,
+        backtest,
+        load_dft_pool,
+        plot_discovery_curves,
+    )
+
+    cfg = state(ctx).config()
+    names = _strategies(strategy)
+    if surrogate not in SURROGATES:
+        raise ValidationError(f"unknown surrogate {surrogate!r} (one of {', '.join(SURROGATES)})")
+    if features not in FEATURE_SETS:
+        raise ValidationError(
+            f"unknown feature set {features!r} (one of {', '.join(FEATURE_SETS)})"
+        )
+    if repeats < 1:
+        raise ValidationError(f"--repeats must be at least 1, got {repeats}")
+    settings = CampaignSettings(seed_size, batch, budget)
+    pool = load_dft_pool(data or cfg.data.dft_path, cfg.labels.ehull_threshold_mev)
+    settings.check(len(pool))
+    result = backtest(
+        pool,
+        names,
+        settings=settings,
+        repeats=repeats,
+        seed=seed,
+        surrogate=surrogate,
+        feature_set=features,
+        progress=not quiet,
+    )
+    png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
+    plot_discovery_curves(result, png)
+    out = result.to_dict()
+    out["figure"] = str(png)
+    if as_json:
+        typer.echo(json.dumps(out, indent=2))
+        return
+    table = Table(
+        title=(
+            f"Backtest: seed {seed_size}, batch {batch}, budget {budget} "
+            f"({settings.n_proposed} proposed), {repeats} repeats, surrogate {surrogate}"
+        )
+    )
+    for col in ("strategy", "hits mean", "hits sd", "precision", "enhancement", "s/campaign"):
+        table.add_column(col, justify="left" if col == "strategy" else "right")
+    for name, s in out["strategies"].items():
+        table.add_row(
+            name,
+            f"{s['hits_mean']:.1f}",
+            f"{s['hits_sd']:.1f}",
+            f"{s['precision']:.1%}",
+            f"{out['enhancement'][name]:.2f}",
+            f"{s['seconds_per_campaign']:.1f}",
+        )
+    console.print(table)
+    console.print(
+        f"accessible fraction of the pool {out['accessible_fraction']:.3f}; ideal enhancement "
+        f"{out['ideal_enhancement']:.2f}; random baseline measured "
+        f"{out['random_baseline']['enhancement']:.2f}\ndiscovery curves: {png}",
+        highlight=False,
+    )
+
+
+def propose(
+    ctx: typer.Context,
+    space_name: str = typer.Option(..., "--space", help="Built-in space name or TOML path."),
+    batch: int = typer.Option(..., "--batch", help="Compositions to queue."),
+    strategy: str = typer.Option(
+        "exploit", "--strategy", help="exploit, uncertainty, ucb or random."
+    ),
+    kappa: float = typer.Option(1.0, help="UCB: weight of the committee spread."),
+    fraction: float = typer.Option(0.05, help="Share of each chunk the champion scores."),
+    shortlist: int = typer.Option(2000, help="Best candidates kept for the diverse batch pick."),
+    round_number: int | None = typer.Option(
+        None, "--round", help="Round number (default: latest)."
+    ),
+    limit: int | None = typer.Option(None, help="Screen only the first N compositions."),
+    seed: int = typer.Option(0, help="Random seed (random strategy)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the batch, queue nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Screen a design space with the registry's models and queue a diverse batch."""
+    from loop.acquisition import make_strategy
+
+    cfg = state(ctx).config()
+    if strategy not in STRATEGY_NAMES:
+        raise ValidationError(
+            f"unknown strategy {strategy!r} (one of {', '.join(STRATEGY_NAMES)})"
+        )
+    options: dict[str, Any] = {"kappa": kappa} if strategy == "ucb" else {}
+    rec = make_strategy(strategy, **options)
+    if batch < 1:
+        raise ValidationError(f"--batch must be at least 1, got {batch}")
+    space = load_space(space_name)
+    result = run_propose(
+        cfg,
+        space,
+        rec,
+        batch,
+        fraction=fraction,
+        shortlist=shortlist,
+        round_number=round_number,
+        limit=limit,
+        rng=np.random.default_rng(seed),
+        dry_run=dry_run,
+        progress=not quiet,
+    )
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+        return
+    table = Table(
+        title=f"{'Proposed (dry run)' if dry_run else 'Queued'}: {strategy} batch from {space.name}"
+    )
+    for col in ("id", "formula", "score", "P champion", "P all models", "reason"):
+        table.add_column(col, justify="left" if col in ("formula", "reason") else "right")
+    for row in result["proposals"]:
+        table.add_row(
+            str(row.get("id", "-")),
+            row["formula"],
+            f"{row['acquisition_score']:.3f}",
+            f"{row['p_champion']:.3f}",
+            f"{row['p_mean']:.3f}",
+            row["reason"],
+        )
+    console.print(table)
+    console.print(
+        f"screened {result['screened']:,} compositions in {result['seconds']:.1f} s; "
+        f"{result['excluded']} excluded as measured or queued",
+        highlight=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``spaces``, ``simulate`` and ``propose`` to ``app``."""
+    spaces_app.command("list")(spaces_list)
+    spaces_app.command("show")(spaces_show)
+    app.add_typer(spaces_app, name="spaces")
+    app.command("simulate")(simulate)
+    app.command("propose")(propose)
