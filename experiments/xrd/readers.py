@@ -1,0 +1,141 @@
+"""Powder patterns from lab exports, read with geddes (a maintained Rust parser with Python
+bindings): two-column .xy/.xye/.csv/.txt/.dat, PANalytical .xrdml, Bruker .raw (RAW3/RAW4) and
+.brml, Rigaku .ras and .rasx. Angles are deg 2theta, intensities as stored (counts or cps).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import geddes
+import numpy as np
+
+from loop.errors import DataMissingError, ValidationError
+
+log = logging.getLogger(__name__)
+
+#: Fewest points a pattern must have to be analysed.
+MIN_POINTS = 50
+SUPPORTED_SUFFIXES = frozenset(
+    {".xy", ".xye", ".csv", ".txt", ".dat", ".xrdml", ".raw", ".brml", ".ras", ".rasx"}
+)
+_TEXT_SUFFIXES = frozenset({".xy", ".xye", ".csv", ".txt", ".dat"})
+
+
+@dataclass(frozen=True, eq=False)
+class Pattern:
+    """A powder pattern: 2theta (deg, strictly increasing) and intensity."""
+
+    two_theta: np.ndarray
+    intensity: np.ndarray
+    source: str = ""
+    wavelength_a: float | None = None  # declared by the file (Ka1, A), when it says
+
+    def __len__(self) -> int:
+        return int(self.two_theta.size)
+
+
+def make_pattern(
+    two_theta: np.ndarray,
+    intensity: np.ndarray,
+    *,
+    source: str = "",
+    wavelength_a: float | None = None,
+) -> Pattern:
+    """Validated :class:`Pattern` from arrays.
+
+    Raises:
+        ValidationError: too few points, lengths differ, a non-finite value, negative
+            intensities throughout, or 2theta that is not strictly increasing.
+    """
+    x = np.asarray(two_theta, dtype=float).ravel()
+    y = np.asarray(intensity, dtype=float).ravel()
+    where = f" in {source}" if source else ""
+    if x.size != y.size:
+        raise ValidationError(f"2-theta and intensity{where} differ in length")
+    if x.size < MIN_POINTS:
+        raise ValidationError(
+            f"the pattern{where} has {x.size} points; at least {MIN_POINTS} are needed"
+        )
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValidationError(f"the pattern{where} has a value that is not a finite number")
+    if np.any(np.diff(x) <= 0):
+        raise ValidationError(f"2-theta values{where} are not strictly increasing")
+    if not (0 < x[0] and x[-1] < 180):
+        raise ValidationError(f"2-theta values{where} are not between 0 and 180 degrees")
+    if np.max(y) <= 0:
+        raise ValidationError(f"the pattern{where} has no positive intensity")
+    return Pattern(x, y, source, wavelength_a)
+
+
+def read_pattern(path: str | Path) -> Pattern:
+    """Read a powder pattern file (format chosen by geddes from the content and extension).
+
+    Raises:
+        DataMissingError: the file does not exist.
+        ValidationError: unreadable, empty, unsupported, or not a valid pattern (for
+            example 2theta not strictly increasing).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataMissingError(f"XRD pattern file {p} does not exist")
+    suffix = p.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise ValidationError(
+            f"XRD pattern file {p} has extension {suffix or '(none)'}; supported: "
+            + ", ".join(sorted(SUPPORTED_SUFFIXES))
+        )
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read XRD pattern file {p}: {exc.strerror}") from None
+    if not data.strip():
+        raise ValidationError(f"XRD pattern file {p} is empty")
+    if suffix in _TEXT_SUFFIXES:
+        # geddes silently reverses a descending scan; the file's own order is checked here
+        raw_x, _ = _read_delimited(data, p)
+        if raw_x.size > 1 and np.any(np.diff(raw_x) <= 0):
+            raise ValidationError(f"2-theta values in {p} are not strictly increasing")
+    try:
+        pat = geddes.read_bytes(data, p.name)
+        x, y = np.asarray(pat.x, dtype=float), np.asarray(pat.y, dtype=float)
+    except ValueError as exc:
+        msg = str(exc)
+        if "increasing" in msg:
+            raise ValidationError(f"2-theta values in {p} are not strictly increasing") from None
+        if suffix not in _TEXT_SUFFIXES:
+            raise ValidationError(f"cannot read XRD pattern file {p}: {msg}") from None
+        x, y = _read_delimited(data, p)  # e.g. semicolon-separated exports geddes declines
+    return make_pattern(x, y, source=str(p), wavelength_a=_declared_wavelength(data, suffix))
+
+
+def _read_delimited(data: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Fallback for two-column text with ';' or other separators geddes does not accept."""
+    rows = []
+    for line in data.decode("utf-8-sig", errors="replace").splitlines():
+        fields = [f for f in re.split(r"[;,\t ]+", line.strip()) if f]
+        try:
+            values = [float(f.replace(",", ".")) for f in fields[:2]]
+        except ValueError:
+            continue
+        if len(values) == 2:
+            rows.append(values)
+    if not rows:
+        raise ValidationError(f"XRD pattern file {path} has no rows of two numbers")
+    arr = np.array(rows)
+    return arr[:, 0], arr[:, 1]
+
+
+def _declared_wavelength(data: bytes, suffix: str) -> float | None:
+    """The Ka1 wavelength (A) an .xrdml or .ras file declares, else None."""
+    head = data[:200_000].decode("utf-8", errors="ignore")
+    if suffix == ".xrdml":
+        m = re.search(r"<kAlpha1[^>]*>\s*([0-9.]+)\s*</kAlpha1>", head)
+    elif suffix == ".ras":
+        m = re.search(r'\*HW_XG_WAVE_LENGTH_ALPHA1\s+"([0-9.]+)"', head)
+    else:
+        m = None
+    return float(m.group(1)) if m else None

@@ -1,0 +1,236 @@
+"""``nasicon xrd analyze`` and ``nasicon eis fit|arrhenius``: raw measurement files, analysed.
+
+Results go to stdout (a table, or JSON with ``--json``); progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from loop.config import load_config
+from loop.errors import ValidationError
+
+T = TypeVar("T")
+
+xrd_app = typer.Typer(help="Powder XRD: phase analysis of NASICON patterns.", no_args_is_help=True)
+eis_app = typer.Typer(
+    help="Impedance spectroscopy: equivalent-circuit fits, conductivity, Arrhenius.",
+    no_args_is_help=True,
+)
+
+out = Console()
+err = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``xrd`` and ``eis`` command groups to the main app."""
+    app.add_typer(xrd_app, name="xrd")
+    app.add_typer(eis_app, name="eis")
+
+
+@contextmanager
+def _progress(description: str, total: int | None = None) -> Iterator[Callable[[], None]]:
+    """A transient rich progress line on stderr; yields a function that advances it."""
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)
+
+
+def _print_json(payload: dict) -> None:
+    typer.echo(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) else None
+
+
+@xrd_app.command("analyze")
+def xrd_analyze(
+    file: Path = typer.Argument(
+        ..., help="Pattern: .xy/.csv/.txt, .xrdml, .raw, .brml, .ras, .rasx"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    wavelength: float | None = typer.Option(
+        None, "--wavelength", help="X-ray wavelength, A (default: config xrd.wavelength_a, Cu Ka1)."
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        help="Secondary-phase weight fraction above which the sample is not phase pure "
+        "(default: config xrd.impurity_threshold, 0.02).",
+    ),
+    composition: str | None = typer.Option(
+        None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
+    ),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of the fit here."),
+) -> None:
+    """Fit NASICON and its by-products to a powder pattern; weight fractions and verdict."""
+    from experiments.xrd import analyze_pattern
+    from experiments.xrd.plot import plot_analysis
+
+    cfg = load_config().xrd
+    with _progress(f"analysing {file.name}"):
+        result = analyze_pattern(
+            file,
+            wavelength_a=cfg.wavelength_a if wavelength is None else wavelength,
+            impurity_threshold=cfg.impurity_threshold if threshold is None else threshold,
+            composition=composition,
+        )
+    if plot is not None:
+        plot_analysis(result, plot)
+    if as_json:
+        _print_json(
+            {
+                "phases": [{"name": n, "weight_fraction": w} for n, w in result.phases],
+                "phase_pure": result.phase_pure,
+                "rwp": result.rwp,
+            }
+        )
+        return
+    table = Table(title=f"{file.name}: {'phase pure' if result.phase_pure else 'NOT phase pure'}")
+    table.add_column("phase")
+    table.add_column("wt%", justify="right")
+    table.add_column("± wt%", justify="right")
+    for name, wf in result.phases:
+        sd = result.weight_fraction_sd.get(name, float("nan"))
+        table.add_row(name, f"{100 * wf:.2f}", f"{100 * sd:.2f}")
+    out.print(table)
+    out.print(
+        f"Rwp {result.rwp:.2f} % (Rexp {result.r_exp:.2f} %), zero shift "
+        f"{result.zero_shift:+.4f} deg, threshold {100 * result.impurity_threshold:g} wt%"
+    )
+    if result.approximate_phases:
+        out.print(f"approximate reference models: {', '.join(result.approximate_phases)}")
+
+
+@eis_app.command("fit")
+def eis_fit(
+    file: Path = typer.Argument(
+        ...,
+        help="Spectrum: CSV, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab or CH Instruments text.",
+    ),
+    thickness_mm: float = typer.Option(..., "--thickness-mm", help="Pellet thickness, mm."),
+    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area, cm^2."),
+    temperature_c: float | None = typer.Option(None, "--temperature-c", help="Temperature, deg C."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write a Nyquist + Bode PNG here."),
+) -> None:
+    """Fit the pellet circuit to one spectrum; bulk and total conductivity."""
+    from experiments.impedance import check_geometry, conductivity, fit_spectrum
+    from experiments.impedance.plot import plot_nyquist_bode
+
+    check_geometry(thickness_mm, area_cm2)
+    with _progress(f"fitting {file.name}"):
+        fit = fit_spectrum(file, temperature_c=temperature_c)
+    cond = conductivity(fit, thickness_mm, area_cm2)
+    if plot is not None:
+        plot_nyquist_bode(fit, plot)
+    if as_json:
+        _print_json(
+            {
+                "r_bulk_ohm": fit.r_bulk.value,
+                "r_total_ohm": fit.r_total.value,
+                "sigma_bulk_s_cm": cond.sigma_bulk_s_cm,
+                "sigma_total_s_cm": cond.sigma_total_s_cm,
+                "circuit": fit.circuit,
+                "parameters": {k: v.to_dict() for k, v in fit.parameters.items()},
+            }
+        )
+        return
+    table = Table(title=f"{file.name}: {fit.circuit}")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    table.add_column("sd", justify="right")
+    table.add_column("unit")
+    for name, est in fit.parameters.items():
+        sd = f"{est.sd:.3g}" if math.isfinite(est.sd) else "-"
+        table.add_row(name, f"{est.value:.4g}", sd, est.unit)
+    out.print(table)
+    out.print(
+        f"R_bulk {fit.r_bulk.value:.4g} ohm, R_total {fit.r_total.value:.4g} ohm; "
+        f"sigma_bulk {cond.sigma_bulk_s_cm:.3e} S/cm, sigma_total {cond.sigma_total_s_cm:.3e} S/cm"
+    )
+    caps = ", ".join(f"{k} {v:.2e} F" for k, v in fit.capacitances_f.items())
+    out.print(f"arc capacitances: {caps}; RMS residual {100 * fit.residual_rms:.2f} % of |Z|")
+    for note in fit.notes:
+        out.print(f"note: {note}")
+
+
+def _parse_temperatures(items: list[str]) -> list[float]:
+    values: list[float] = []
+    for item in items:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            try:
+                values.append(float(part))
+            except ValueError:
+                raise ValidationError(f"temperature {part.strip()!r} is not a number") from None
+    return values
+
+
+@eis_app.command("arrhenius")
+def eis_arrhenius(
+    files: list[Path] = typer.Argument(..., help="One spectrum per temperature."),
+    temperatures_c: list[str] = typer.Option(
+        ...,
+        "--temperatures-c",
+        help="Temperatures, deg C, in the order of the files: comma-separated or repeated.",
+    ),
+    thickness_mm: float = typer.Option(..., "--thickness-mm", help="Pellet thickness, mm."),
+    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area, cm^2."),
+    which: str = typer.Option("total", "--which", help="Conductivity to fit: total or bulk."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write an Arrhenius PNG here."),
+) -> None:
+    """Activation energy (eV) and sigma at 25 C from spectra of one pellet at several T."""
+    from experiments.impedance import arrhenius, check_geometry, conductivity, fit_spectrum
+    from experiments.impedance.plot import plot_arrhenius
+
+    check_geometry(thickness_mm, area_cm2)
+    temps = _parse_temperatures(temperatures_c)
+    if len(temps) != len(files):
+        raise ValidationError(
+            f"{len(files)} spectra were given with {len(temps)} temperatures; give one each"
+        )
+    if which not in ("total", "bulk"):
+        raise ValidationError(f"--which must be total or bulk, not {which!r}")
+    sigmas = []
+    with _progress("fitting spectra", total=len(files)) as advance:
+        for path, t in zip(files, temps, strict=True):
+            cond = conductivity(fit_spectrum(path, temperature_c=t), thickness_mm, area_cm2)
+            sigmas.append(cond.sigma_total_s_cm if which == "total" else cond.sigma_bulk_s_cm)
+            advance()
+    result = arrhenius(temps, sigmas)
+    if plot is not None:
+        plot_arrhenius(result, plot)
+    if as_json:
+        _print_json(
+            {
+                "ea_ev": result.ea_ev,
+                "ea_sd_ev": _finite(result.ea_sd_ev),
+                "sigma_25c_s_cm": result.sigma_25c_s_cm,
+            }
+        )
+        return
+    table = Table(title=f"Arrhenius fit of {which} conductivity")
+    table.add_column("T (deg C)", justify="right")
+    table.add_column("sigma (S/cm)", justify="right")
+    for t, s in zip(temps, sigmas, strict=True):
+        table.add_row(f"{t:g}", f"{s:.3e}")
+    out.print(table)
+    out.print(
+        f"Ea = {result.ea_ev:.3f} ± {result.ea_sd_ev:.3f} eV; "
+        f"sigma(25 C) = {result.sigma_25c_s_cm:.3e} S/cm (R^2 {result.r_squared:.4f})"
+    )
