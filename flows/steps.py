@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from experiments.training_data import training_frame
 from loop.config import NasiconConfig
+from loop.descriptors import NUMERIC_DESCRIPTORS
 from loop.errors import ValidationError
 from loop.evaluation.reproduction import read_dft_dataset
+from loop.spaces import DesignSpace
 from loop.training import (
     RetrainResult,
     RetrainSettings,
@@ -156,9 +159,7 @@ def retrain_registry(
         ehull_threshold_mev=config.labels.ehull_threshold_mev,
         progress=progress,
     )
-    ids, figures = store_retrain(
-        registry, config, result, prepared.data, figures_dir=figures_dir
-    )
+    ids, figures = store_retrain(registry, config, result, prepared.data, figures_dir=figures_dir)
     return result, ids, figures
 
 
@@ -172,8 +173,10 @@ def stored_retrain_summary(registry: Registry, round_number: int) -> dict[str, A
         (
             {
                 "model": r.algorithm,
-                **{k: r.metrics.get(k) for k in ("accuracy", "f1_macro", "balanced_accuracy",
-                                                  "roc_auc", "f1_macro_sd")},
+                **{
+                    k: r.metrics.get(k)
+                    for k in ("accuracy", "f1_macro", "balanced_accuracy", "roc_auc", "f1_macro_sd")
+                },
                 "params": r.hyperparameters,
             }
             for r in runs
@@ -186,5 +189,222 @@ def stored_retrain_summary(registry: Registry, round_number: int) -> dict[str, A
         "champion_run_id": champion.id,
         "model_run_ids": {r.algorithm: r.id for r in runs},
         "n_train": champion.n_train,
+        "reused": True,
+    }
+
+
+def resolve_round(registry: Registry, round_number: int | None) -> int:
+    """The round to run: ``round_number``, else an unfinished latest round (resumed), else
+    the next number."""
+    if round_number is not None:
+        return round_number
+    latest = registry.latest_round()
+    if latest is None:
+        return 1
+    return latest.number if latest.status != "finished" else latest.number + 1
+
+
+def new_labels_for_round(registry: Registry, round_number: int) -> int:
+    """Experimental labels recorded after the previous round started and before this one
+    finished (all of them for the first round)."""
+    from registry import outcomes
+
+    earlier = [r for r in registry.rounds() if r.number < round_number]
+    since = max((r.started_at for r in earlier), default=None)
+    with registry.session(write=False) as session:
+        return outcomes.count_label_events(session, since)
+
+
+# -- propose --------------------------------------------------------------------------
+
+
+def registry_scoring_models(registry: Any) -> tuple[list[Any], list[Any], Any]:
+    """(cheap models, expensive models with the champion first, champion run) of the registry.
+
+    The models are the runs of the champion's round that have an artifact; each is loaded
+    after its SHA-256 check and reads the features its zoo spec declares. Cheap ones are the
+    tolerance factors and the four-descriptor GNB (complexity up to GNB's).
+
+    Raises:
+        ValidationError: no champion yet.
+    """
+    from loop.models.artifacts import load_artifact
+    from loop.models.zoo import get_spec
+    from loop.screening import ScoringModel
+
+    champion = registry.champion()
+    if champion is None:
+        raise ValidationError(
+            "the registry has no champion model yet: run nasicon retrain before nasicon propose"
+        )
+    gnb_complexity = get_spec("gnb").complexity
+    cheap: list[Any] = []
+    expensive: list[Any] = []
+    runs = [r for r in registry.model_runs(champion.round_number) if r.artifact_path]
+    runs.sort(key=lambda r: r.id != champion.id)
+    for run in runs:
+        spec = get_spec(run.algorithm)
+        model = ScoringModel(
+            run.algorithm, load_artifact(run.artifact_path, run.artifact_sha256), spec.features
+        )
+        if run.id != champion.id and spec.complexity <= gnb_complexity:
+            cheap.append(model)
+        else:
+            expensive.append(model)
+    return cheap, expensive, champion
+
+
+def run_propose(
+    cfg: Any,
+    space: DesignSpace,
+    strategy: Any,
+    batch: int,
+    *,
+    fraction: float = 0.05,
+    shortlist: int = 2000,
+    round_number: int | None = None,
+    limit: int | None = None,
+    rng: np.random.Generator | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Screen ``space`` with the registry's models, pick a diverse batch, queue it.
+
+    Exploit and uncertainty rank by the champion's probability, UCB by the mean + kappa x sd
+    over every non-cheap model, random by a random key (over the whole space). The queued
+    record holds every model's probability, the acquisition score and a one-line reason.
+
+    Raises:
+        ValidationError: no champion, or a batch larger than the candidates left.
+    """
+    from loop.acquisition import Candidates
+    from loop.screening import screen_space
+    from registry.store import Registry
+
+    rng = rng if rng is not None else np.random.default_rng(0)
+    registry = Registry.from_config(cfg)
+    try:
+        cheap, expensive, champion = registry_scoring_models(registry)
+        excluded = registry.excluded_formulas()
+        everyone = [*cheap, *expensive]
+        committee = strategy.name == "ucb"
+
+        def acquisition(p: np.ndarray) -> np.ndarray:
+            return strategy.score(p if committee else p[:, :1], rng)
+
+        if strategy.name == "random":
+            result = screen_space(
+                space, cheap=everyone[:1], top_k=max(shortlist, batch), exclude=excluded,
+                acquisition=lambda p: rng.random(len(p)), limit=limit, progress=progress,
+            )  # fmt: skip
+        else:
+            result = screen_space(
+                space, cheap=cheap, expensive=expensive, top_k=max(shortlist, batch),
+                stage2_fraction=fraction, acquisition=acquisition, exclude=excluded,
+                limit=limit, progress=progress,
+            )  # fmt: skip
+        desc = {name: result.table[name].to_numpy() for name in NUMERIC_DESCRIPTORS}
+        probs = {m.name: m.predict_proba(desc) for m in everyone}
+        ranked = np.column_stack(
+            [probs[m.name] for m in expensive] or [np.zeros(len(result.table))]
+        )
+        acq_matrix = ranked if committee else ranked[:, :1]
+        candidates = Candidates(
+            result.table["formula"].to_numpy(),
+            np.column_stack([desc[n] for n in NUMERIC_DESCRIPTORS]),
+            acq_matrix,
+            tuple(m.name for m in expensive) if committee else (expensive[0].name,),
+        )
+        if batch > len(candidates):
+            raise ValidationError(
+                f"batch of {batch} is larger than the {len(candidates)} candidates left in "
+                f"{space.name} ({len(excluded)} excluded as measured or queued)"
+            )
+        rec = strategy.recommend(candidates, batch, exclude=excluded, rng=rng)
+        if round_number is None:
+            latest = registry.latest_round()
+            round_number = latest.number if latest is not None else champion.round_number
+        proposals = []
+        for i, row in enumerate(rec.indices):
+            p_all = {name: float(values[row]) for name, values in probs.items()}
+            proposals.append(
+                {
+                    "formula": rec.formulas[i],
+                    "model_run_id": champion.id,
+                    "probabilities": p_all,
+                    "acquisition_score": float(rec.scores[i]),
+                    "strategy": strategy.name,
+                    "reason": rec.reasons[i],
+                }
+            )
+        skipped: dict[str, str] = {}
+        if not dry_run:
+            added = registry.add_proposals(round_number, proposals)
+            skipped = getattr(added, "skipped", {})
+            queued = [p for p in proposals if p["formula"] not in skipped]
+            for proposal, pid in zip(queued, list(added), strict=False):
+                proposal["id"] = pid
+    finally:
+        registry.close()
+    for proposal in proposals:
+        p = proposal["probabilities"]
+        proposal["p_champion"] = p[expensive[0].name]
+        proposal["p_mean"] = float(np.mean(list(p.values())))
+    return {
+        "space": space.name,
+        "strategy": strategy.name,
+        "round": round_number,
+        "champion": {"id": champion.id, "algorithm": champion.algorithm},
+        "screened": result.n_screened,
+        "stage2": result.n_stage2,
+        "seconds": result.seconds,
+        "excluded": len(excluded),
+        "dry_run": dry_run,
+        "skipped": skipped,
+        "proposals": proposals,
+    }
+
+
+def propose_batch(
+    config: NasiconConfig, space: str, strategy: str, batch: int, *, round_number: int
+) -> dict[str, Any]:
+    """Screen ``space`` with the registry's models and queue ``batch`` proposals for the round
+    (the ``[proposals]`` stage-2 fraction; ``kappa`` 1 for UCB)."""
+    from loop.acquisition import make_strategy
+    from loop.spaces import load_space
+
+    return run_propose(
+        config,
+        load_space(space),
+        make_strategy(strategy),
+        batch,
+        fraction=config.proposals.stage2_fraction,
+        round_number=round_number,
+        progress=False,
+    )
+
+
+def stored_proposals_summary(registry: Registry, round_number: int) -> dict[str, Any] | None:
+    """The batch a round already queued, in :func:`run_propose`'s shape, or None."""
+    rows = registry.list_proposals(round_number=round_number)
+    if not rows:
+        return None
+    proposals = [
+        {
+            "id": r.id,
+            "formula": r.formula,
+            "acquisition_score": r.acquisition_score,
+            "probabilities": dict(r.probabilities),
+            "reason": r.reason,
+            "strategy": r.strategy,
+            "status": str(r.status),
+        }
+        for r in rows
+    ]
+    return {
+        "round": round_number,
+        "strategy": rows[0].strategy,
+        "space": None,
+        "proposals": proposals,
         "reused": True,
     }

@@ -85,9 +85,18 @@ class ModelConfig(_Section):
 class ScheduleConfig(_Section):
     """Prefect deployments."""
 
-    round_cron: str = "0 2 * * *"
-    timezone: str | None = None
+    round_cron: str = Field("0 2 * * *", description="closed-loop round, cron (local time)")
+    timezone: str | None = Field(None, description="IANA zone of the cron; None = this machine's")
     min_new_labels: int = Field(8, ge=1, description="labels that trigger a round on ingest")
+
+
+class ProposalConfig(_Section):
+    """What each closed-loop round proposes."""
+
+    space: str = Field("entropy-nzsp", description="built-in design space name or TOML path")
+    batch: int = Field(8, ge=1, description="compositions queued per round")
+    strategy: str = Field("exploit", description="exploit, uncertainty, ucb or random")
+    stage2_fraction: float = Field(0.05, gt=0, le=1)
 
 
 class NasiconConfig(_Section):
@@ -100,6 +109,7 @@ class NasiconConfig(_Section):
     queue: QueueConfig = QueueConfig()
     models: ModelConfig = ModelConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+    proposals: ProposalConfig = ProposalConfig()
 
 
 #: Short environment aliases for the settings people change most.

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import typer
 
-from loop.cli import chemistry_commands
+from loop.cli import (
+    analysis_commands,
+    chemistry_commands,
+    design_commands,
+    discovery_commands,
+    flow_commands,
+    model_commands,
+    registry_commands,
+)
 from loop.cli.context import CLIState
 from loop.errors import NasiconError
 
@@ -25,6 +33,12 @@ app = typer.Typer(
 )
 
 chemistry_commands.register(app)
+analysis_commands.register(app)
+registry_commands.register(app)
+design_commands.register(app)
+discovery_commands.register(app)
+model_commands.register(app)
+flow_commands.register(app)
 
 
 @app.callback()

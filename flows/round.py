@@ -1,0 +1,92 @@
+"""``closed_loop_round``: retrain then propose as subflows, recorded as one round row.
+
+The round row holds the Prefect flow-run id, the champion, the number of new labels used and
+the proposals made. Running a round that died half-way again (same number, or no number: an
+unfinished latest round is resumed) reuses what it had stored: the model runs of a finished
+retrain and a queued batch are never duplicated.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.runtime import flow_run
+
+from flows import steps
+from flows.propose import propose_flow
+from flows.retrain import retrain_flow
+from flows.retries import REGISTRY_RETRIES
+from flows.runners import RunnerChoice
+from loop.config import NasiconConfig
+from loop.training import RetrainSettings
+from registry import Registry
+
+log = logging.getLogger(__name__)
+
+#: Test hook: a stage name after which the process kills itself (SIGKILL), as a crash would.
+KILL_AFTER_ENV = "NASICON_KILL_AFTER_STAGE"
+
+
+def _crash_point(stage: str) -> None:
+    if os.environ.get(KILL_AFTER_ENV) == stage:
+        log.warning("%s=%s: killing this process now", KILL_AFTER_ENV, stage)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@task(name="open-round", **REGISTRY_RETRIES)
+def open_round(config: NasiconConfig, round_number: int | None) -> tuple[int, int]:
+    """Start (or resume) the round; returns its number and the new labels it uses."""
+    with Registry.from_config(config) as registry:
+        number = steps.resolve_round(registry, round_number)
+        registry.start_round(number, flow_run_id=str(flow_run.get_id()))
+        return number, steps.new_labels_for_round(registry, number)
+
+
+@task(name="close-round", **REGISTRY_RETRIES)
+def close_round(
+    config: NasiconConfig, number: int, champion_run_id: int | None, n_new: int, n_prop: int
+) -> None:
+    """Record the champion, the labels used and the proposals made."""
+    with Registry.from_config(config) as registry:
+        registry.finish_round(number, champion_run_id, n_new, n_prop)
+
+
+@flow(name="closed-loop-round")
+def closed_loop_round(
+    config: NasiconConfig,
+    settings: RetrainSettings,
+    round_number: int | None = None,
+    space: str | None = None,
+    strategy: str | None = None,
+    batch: int | None = None,
+    figures_dir: Path | None = None,
+    runner: RunnerChoice | None = None,
+) -> dict[str, Any]:
+    """Retrain, then propose, recorded as one round (space, strategy and batch default to
+    the ``[proposals]`` settings; ``runner`` chooses threads or Dask for the subflows)."""
+    runner = runner or RunnerChoice()
+    space = space or config.proposals.space
+    strategy = strategy or config.proposals.strategy
+    batch = batch or config.proposals.batch
+    number, n_new = open_round(config, round_number)
+    figures = Path(figures_dir) / f"round-{number}" if figures_dir is not None else None
+    retrain = retrain_flow.with_options(task_runner=runner.task_runner())
+    retrained = retrain(config, settings, number, figures)
+    _crash_point("retrain")
+    propose = propose_flow.with_options(task_runner=runner.task_runner())
+    proposed = propose(config, number, space, strategy, batch)
+    _crash_point("propose")
+    close_round(config, number, retrained["champion_run_id"], n_new, len(proposed["proposals"]))
+    return {
+        "round": number,
+        "flow_run_id": str(flow_run.get_id()),
+        "n_new_labels": n_new,
+        "runner": runner.describe(),
+        "retrain": retrained,
+        "propose": proposed,
+    }
