@@ -24,7 +24,7 @@ venv: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/nasicon describe Na3Zr2Si2PO12 'Na3.5Zr1.0Ti0.5Lu0.5Si2PO12' 'Na3.6Zr0.5Ti0.5Hf0.4Lu0.5Ga0.1Si2PO12' 'NaZr2(PO4)3' 
+	$(VENV)/bin/nasicon demo
 
 test: $(VENV)/.dev-installed
 	$(PY) -m pytest

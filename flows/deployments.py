@@ -33,6 +33,8 @@ def retrain_settings(config: NasiconConfig) -> RetrainSettings:
         trials=config.models.trials,
         timeout_s=config.models.timeout_s,
         seed=config.models.seed,
+        models=tuple(config.models.compare) if config.models.compare else None,
+        tune=tuple(config.models.tune) if config.models.tune is not None else None,
     )
 
 
@@ -43,6 +45,8 @@ def _parameters(config: NasiconConfig, settings: RetrainSettings) -> dict[str, A
 
 def build_deployments(config: NasiconConfig) -> list[Any]:
     """The deployments with their schedules, parameters holding the settings."""
+    from prefect.schedules import Cron
+
     from flows.ingest import ingest_flow
     from flows.round import closed_loop_round
 
@@ -50,8 +54,7 @@ def build_deployments(config: NasiconConfig) -> list[Any]:
     settings = retrain_settings(config)
     round_deployment = closed_loop_round.to_deployment(
         name=ROUND_DEPLOYMENT,
-        cron=config.schedule.round_cron,
-        timezone=tz,
+        schedule=Cron(config.schedule.round_cron, timezone=tz),
         parameters=_parameters(config, settings),
         description="Retrain on everything recorded, then refill the proposal queue.",
     )

@@ -80,6 +80,8 @@ class ModelConfig(_Section):
     timeout_s: float | None = Field(None, gt=0)
     seed: int = 0
     artifacts_dir: Path = Path("nasicon_data/models")
+    compare: list[str] | None = Field(None, description="models compared each round (None: all)")
+    tune: list[str] | None = Field(None, description="models tuned (None: the zoo's choice)")
 
 
 class ScheduleConfig(_Section):

@@ -50,18 +50,37 @@ def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool
         load_space(space)
 
 
-def _settings(config: NasiconConfig, folds: int | None, trials: int | None, timeout: float | None):
+def _names(values: list[str] | None) -> tuple[str, ...] | None:
+    if not values:
+        return None
+    return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
+
+
+def _settings(
+    config: NasiconConfig,
+    folds: int | None,
+    trials: int | None,
+    timeout: float | None,
+    models: list[str] | None = None,
+    tune: list[str] | None = None,
+):
+    from dataclasses import replace
+
     from flows.deployments import retrain_settings
 
     settings = retrain_settings(config)
-    from dataclasses import replace
-
-    return replace(
+    settings = replace(
         settings,
         folds=settings.folds if folds is None else folds,
         trials=settings.trials if trials is None else trials,
         timeout_s=settings.timeout_s if timeout is None else timeout,
+        models=_names(models) or settings.models,
+        tune=_names(tune) if tune else settings.tune,
     )
+    if settings.folds < 2:
+        raise ValidationError(f"--folds must be at least 2 (got {settings.folds})")
+    settings.tuned_specs()  # unknown model names fail here, before any work
+    return settings
 
 
 def print_round(result: dict[str, Any]) -> None:
@@ -85,7 +104,12 @@ def print_round(result: dict[str, Any]) -> None:
         title=f"round {result['round']}: queued ({prop.get('strategy')}, {prop.get('space')})"
     )
     for col in ("id", "formula", "score", "P champion", "reason"):
-        queue.add_column(col, justify="left" if col in ("formula", "reason") else "right")
+        queue.add_column(
+            col,
+            justify="left" if col in ("formula", "reason") else "right",
+            no_wrap=col == "formula",
+            overflow="fold",
+        )
     for p in prop["proposals"]:
         queue.add_row(
             str(p.get("id", "-")),
@@ -115,6 +139,8 @@ def round_command(
     folds: int | None = typer.Option(None, "--folds"),
     trials: int | None = typer.Option(None, "--trials"),
     timeout: float | None = typer.Option(None, "--timeout", help="Tuning budget, s."),
+    models: list[str] = typer.Option(None, "--models", help="Models to compare (default: all)."),
+    tune: list[str] = typer.Option(None, "--tune", help="Models to tune (default: the zoo's)."),
     dask: bool = typer.Option(False, "--dask", help="Run tasks on a local Dask cluster."),
     dask_address: str | None = typer.Option(
         None, "--dask-address", help="Scheduler of an existing Dask cluster."
@@ -130,7 +156,7 @@ def round_command(
         space=space,
         strategy=strategy,
         batch=batch,
-        settings=_settings(cfg, folds, trials, timeout),
+        settings=_settings(cfg, folds, trials, timeout, models, tune),
         runner=_runner(dask, dask_address, workers),
     )
     if as_json:

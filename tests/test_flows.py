@@ -1,0 +1,281 @@
+"""The Prefect flows on a real SQLite registry and a real (temporary) Prefect server:
+a closed-loop round, its idempotent re-run after a kill, Dask vs local, ingest, serve."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.prefect
+
+NASICON = str(Path(sys.executable).with_name("nasicon"))
+MODELS = "tolerance_factor,gnb,decision_tree,random_forest"
+SMALL_SPACE = """
+type = "doped-host"
+name = "nzsp-small"
+description = "Zr with one or two dopants of the data set's metals, steps of 0.25"
+host = "Zr"
+
+[dopants]
+reference = "Zr"
+radius_window_pct = 20.0
+valence_min = 2
+valence_max = 6
+extras = []
+
+[metals]
+min_cations = 1
+max_cations = 3
+amount_denominators = [4]
+
+[polyanions]
+fixed = { Si = 2.0, P = 1.0 }
+
+[sodium]
+min = 0.0
+max = 4.0
+step = 0.0
+"""
+
+
+@pytest.fixture(scope="module")
+def prefect_api() -> str:
+    """URL of a temporary Prefect server shared by the tests of this module."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def lab(tmp_path: Path, dft_data_dir: Path, literature_csv: Path, prefect_api: str):
+    """A working directory with a registry holding the DFT data and literature records."""
+    space = tmp_path / "nzsp-small.toml"
+    space.write_text(SMALL_SPACE)
+    (tmp_path / "nasicon.toml").write_text(
+        f"""
+[database]
+url = "sqlite:///{tmp_path / "registry.db"}"
+[data]
+dft_path = "{dft_data_dir}"
+literature_path = "{literature_csv}"
+reports_dir = "{tmp_path / "reports"}"
+raw_store = "{tmp_path / "raw"}"
+[models]
+folds = 3
+trials = 2
+compare = ["tolerance_factor", "gnb", "decision_tree", "random_forest"]
+tune = ["decision_tree"]
+artifacts_dir = "{tmp_path / "models"}"
+[proposals]
+space = "{space}"
+batch = 4
+"""
+    )
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": prefect_api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "NASICON_CONFIG": str(tmp_path / "nasicon.toml"),
+        "COLUMNS": "200",
+    }
+    env.pop("NASICON_DB", None)
+    for args in (["init"], ["import", "dft"], ["import", "literature", str(literature_csv)]):
+        done = subprocess.run(
+            [NASICON, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stderr
+    return tmp_path, env
+
+
+def nasicon(lab, *args: str, timeout: float = 900, extra_env: dict | None = None):
+    cwd, env = lab
+    return subprocess.run(
+        [NASICON, *args],
+        env={**env, **(extra_env or {})},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def registry_of(lab):
+    from registry import Registry
+
+    return Registry.from_url(f"sqlite:///{lab[0] / 'registry.db'}")
+
+
+def test_round_records_champion_proposals_and_flow_run(lab) -> None:
+    result = nasicon(lab, "round", "--models", MODELS, "--tune", "decision_tree", "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    assert out["round"] == 1
+    assert out["n_new_labels"] == 6  # the six literature XRD outcomes
+    assert len(out["propose"]["proposals"]) == 4
+    with registry_of(lab) as reg:
+        (rnd,) = reg.rounds()
+        assert rnd.status == "finished" and rnd.flow_run_id == out["flow_run_id"]
+        runs = reg.model_runs(1)
+        assert sorted(r.algorithm for r in runs) == sorted(MODELS.split(","))
+        champions = [r for r in runs if r.is_champion]
+        assert len(champions) == 1 and rnd.champion_run_id == champions[0].id
+        queued = reg.list_proposals(round_number=1)
+        assert rnd.n_proposals == len(queued) == 4
+        assert all(set(p.probabilities) >= {champions[0].algorithm} for p in queued)
+    figures = {p.name for p in (lab[0] / "reports" / "round-1").glob("*.png")}
+    assert {"roc.png", "confusion.png", "tolerance_factor_map.png"} <= figures
+
+
+def test_round_killed_after_retrain_runs_again_without_duplicates(lab) -> None:
+    killed = nasicon(
+        lab,
+        "round",
+        "--models",
+        MODELS,
+        "--trials",
+        "0",
+        extra_env={"NASICON_KILL_AFTER_STAGE": "retrain"},
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    with registry_of(lab) as reg:
+        assert reg.latest_round().status != "finished"
+        assert len([r for r in reg.model_runs(1) if r.is_champion]) == 1
+        assert reg.list_proposals(round_number=1) == []
+        runs_before = {r.algorithm: r.id for r in reg.model_runs(1)}
+    again = nasicon(lab, "round", "--models", MODELS, "--trials", "0", "--json")
+    assert again.returncode == 0, again.stderr[-3000:]
+    out = json.loads(again.stdout)
+    assert out["round"] == 1 and out["retrain"]["reused"] is True
+    with registry_of(lab) as reg:
+        runs = reg.model_runs(1)
+        assert {r.algorithm: r.id for r in runs} == runs_before  # no model run duplicated
+        assert len([r for r in runs if r.is_champion]) == 1
+        assert len(reg.list_proposals(round_number=1)) == 4  # one batch
+        assert reg.latest_round().status == "finished"
+    # and a third run of the finished round changes nothing
+    third = nasicon(lab, "round", "--round", "1", "--models", MODELS, "--trials", "0", "--json")
+    assert third.returncode == 0, third.stderr[-2000:]
+    with registry_of(lab) as reg:
+        assert len(reg.model_runs(1)) == len(runs_before)
+        assert len(reg.list_proposals(round_number=1)) == 4
+
+
+def test_dask_cluster_gives_the_local_results(lab) -> None:
+    from flows.retrain import retrain_flow
+    from flows.runners import RunnerChoice
+    from loop.config import load_config
+    from loop.training import RetrainSettings
+
+    cfg = load_config(lab[0] / "nasicon.toml")
+    settings = RetrainSettings(
+        folds=3, trials=2, models=tuple(MODELS.split(",")), tune=("decision_tree",)
+    )
+    with registry_of(lab) as reg:
+        reg.start_round(1)
+        reg.start_round(2)
+    local = retrain_flow.with_options(task_runner=RunnerChoice().task_runner())(cfg, settings, 1)
+    dask = retrain_flow.with_options(task_runner=RunnerChoice(dask=True, workers=2).task_runner())(
+        cfg, settings, 2
+    )
+    assert dask["champion"] == local["champion"]
+    for a, b in zip(local["leaderboard"], dask["leaderboard"], strict=True):
+        assert a["model"] == b["model"]
+        assert a["f1_macro"] == pytest.approx(b["f1_macro"], abs=1e-12)
+        assert a["roc_auc"] == pytest.approx(b["roc_auc"], abs=1e-12)
+
+
+def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
+    batch = lab[0] / "outcomes.csv"
+    batch.write_text("sample_id,formula,succeeded,phase_pure\nS-1,Na3Zr2Si2PO12,1,1\n")
+    below = nasicon(lab, "ingest", str(batch), "--min-new-labels", "50", "--json")
+    assert below.returncode == 0, below.stderr[-2000:]
+    out = json.loads(below.stdout)
+    assert out["round"] is None and out["new_labels"] == 7  # six literature XRD + this one
+    with registry_of(lab) as reg:
+        assert reg.rounds() == []
+    batch.write_text("sample_id,formula,succeeded,phase_pure\nS-2,Na3Zr2Si2PO12,1,0\n")
+    above = nasicon(lab, "ingest", str(batch), "--min-new-labels", "8", "--json")
+    assert above.returncode == 0, above.stderr[-3000:]
+    out = json.loads(above.stdout)
+    assert out["new_labels"] == 8 and out["round"]["round"] == 1
+    with registry_of(lab) as reg:
+        (rnd,) = reg.rounds()
+        assert rnd.status == "finished" and rnd.n_new_labels == 8
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["round"], {"NASICON_DB": "postgresql+psycopg://nobody@127.0.0.1:1/none"}, "error: "),
+        (
+            ["round"],
+            {"NASICON_DFT_DATA": "/nonexistent/dft"},
+            "error: DFT data set not found at /nonexistent/dft",
+        ),
+        (["round", "--space", "no-such-space"], {}, "error: "),
+        (["round", "--models", "no_such_model"], {}, "error: "),
+    ],
+)
+def test_round_bad_input_fails_before_any_work(lab, args, env, message) -> None:
+    t0 = time.perf_counter()
+    result = nasicon(lab, *args, extra_env=env, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith(message), result.stderr
+    with registry_of(lab) as reg:
+        assert reg.rounds() == [] and reg.model_runs() == []
+    assert time.perf_counter() - t0 < 120
+
+
+def test_serve_creates_the_nightly_deployment(lab, prefect_api: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    cwd, env = lab
+    proc = subprocess.Popen(
+        [NASICON, "serve"],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    async def deployments() -> dict:
+        async with get_client() as client:
+            for _ in range(180):
+                found = {d.name: d for d in await client.read_deployments()}
+                if "nightly-round" in found and proc.poll() is None:
+                    return found
+                if proc.poll() is not None:
+                    return {}
+                await asyncio.sleep(1)
+        return {}
+
+    try:
+        found = asyncio.run(deployments())
+        assert "nightly-round" in found, (
+            proc.stdout.read() if proc.poll() is not None else "timeout"
+        )
+        (schedule,) = found["nightly-round"].schedules
+        assert schedule.schedule.cron == "0 2 * * *"
+        from flows.deployments import local_timezone
+
+        assert schedule.schedule.timezone == local_timezone()  # 02:00 local time
+        assert schedule.active
+        assert "ingest-outcomes" in found
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
