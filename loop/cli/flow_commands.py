@@ -16,7 +16,7 @@ from rich.table import Table
 
 from loop.cli.context import state
 from loop.config import NasiconConfig
-from loop.errors import DataMissingError
+from loop.errors import DataMissingError, ValidationError
 
 log = logging.getLogger(__name__)
 console = Console(soft_wrap=True)
