@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import getpass
 import json
+import math
 import os
 import sys
 import tempfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from experiments.batch import BatchError, record_batch
@@ -38,9 +40,12 @@ from experiments.records import (
 from experiments.training_data import training_frame
 from loop.cli.context import state
 from loop.config import NasiconConfig
-from loop.errors import ValidationError
+from loop.errors import NasiconError, ValidationError
 from registry import ProposalRecord, ProposalStatus, RecordErrors, Registry, migrations
 from registry.engine import display_url
+
+if TYPE_CHECKING:  # the analyses (pymatgen, scipy) are imported when a raw file is given
+    from experiments.measurements import ConductivityMeasurement, Measurement, XRDMeasurement
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -289,10 +294,172 @@ def record_synthesis(
         _report_stored(ctx, registry, report, record)
 
 
+def _file_or_numbers(file_option: str, given: dict[str, bool]) -> None:
+    """Refuse explicit numbers next to a raw file that the command analyses itself."""
+    clash = [name for name, on in given.items() if on]
+    if clash:
+        raise ValidationError(
+            f"{file_option} and {', '.join(clash)} are mutually exclusive: the numbers come "
+            f"from the file (give either {file_option} or the numbers)"
+        )
+
+
+def _needs_file(file_option: str, given: dict[str, bool]) -> None:
+    """Refuse options that only mean something with the raw file."""
+    stray = [name for name, on in given.items() if on]
+    if stray:
+        raise ValidationError(f"{', '.join(stray)}: only meaningful with {file_option} FILE")
+
+
+def _analysing(what: str) -> Progress:
+    """A transient spinner on stderr while a raw file is analysed."""
+    return Progress(
+        SpinnerColumn(), TextColumn(what), TimeElapsedColumn(), console=err_console, transient=True
+    )
+
+
+def _stored_label(registry: Registry, sample_pk: int, threshold: float) -> dict[str, Any]:
+    snaps = [s for s in registry.outcomes(kinds=("synthesis", "xrd")) if s.sample_pk == sample_pk]
+    labels = sample_labels(snaps, threshold)
+    if sample_pk not in labels:
+        return {"value": None, "reason": "no label"}
+    label = labels[sample_pk][1]
+    return {"value": label.value, "reason": label.reason}
+
+
+def _record_json(
+    ctx: typer.Context, registry: Registry, report: Any, record: Any, extra: dict[str, Any]
+) -> None:
+    """The stored record as JSON on stdout: ids, label, raw file and the derived numbers."""
+    from experiments.measurements import json_ready
+
+    (_, kind, row_id), *_ = report.added
+    sample = registry.sample(record.sample_id, record.campaign)
+    payload = {
+        "kind": kind,
+        "record_id": row_id,
+        "sample_id": sample.sample_id,
+        "campaign": sample.campaign,
+        "formula": sample.formula,
+        "label": _stored_label(registry, sample.pk, _config(ctx).labels.impurity_threshold),
+        "raw_path": record.raw_path,
+        "raw_sha256": record.raw_sha256,
+        "analysis_version": record.analysis_version,
+        "values": record.values(),
+        **extra,
+        "proposals_updated": list(report.proposals_updated),
+    }
+    typer.echo(json.dumps(json_ready(payload), indent=2, default=str))
+
+
+def _store_measurement(
+    ctx: typer.Context, registry: Registry, measurement: Measurement, by: str | None, as_json: bool
+) -> None:
+    """Store raw file + record (one transaction), write the PNG/JSON report, print the numbers."""
+    from experiments.measurements import (
+        XRDMeasurement,
+        store_measurement,
+        write_measurement_report,
+    )
+
+    cfg = _config(ctx)
+    stored = store_measurement(
+        registry, measurement, store_dir=cfg.data.raw_store, recorded_by=_who(by)
+    )
+    report_files: dict[str, str | None] = {"plot": None, "report": None}
+    try:
+        png, js = write_measurement_report(measurement, stored, cfg.data.reports_dir)
+        report_files = {"plot": str(png), "report": str(js)}
+    except (NasiconError, OSError) as exc:  # the record is stored; say so, do not fail
+        err_console.print(
+            f"warning: record {stored.record_id} is stored, but its plot was not written: {exc}",
+            highlight=False,
+            markup=False,
+        )
+    record = stored.record
+    if as_json:
+        _record_json(
+            ctx, registry, stored.report, record, {**measurement.summary(), **report_files}
+        )
+        return
+    _report_stored(ctx, registry, stored.report, record)
+    if isinstance(measurement, XRDMeasurement):
+        _print_xrd(measurement)
+    else:
+        _print_conductivity(measurement)
+    console.print(
+        f"raw file kept as {record.raw_path} (sha256 {record.raw_sha256}); "
+        f"analysis {record.analysis_version}",
+        highlight=False,
+    )
+    if report_files["plot"]:
+        console.print(f"plot: {report_files['plot']}; numbers: {report_files['report']}",
+                      highlight=False)  # fmt: skip
+
+
+def _print_xrd(m: XRDMeasurement) -> None:
+    a = m.analysis
+    table = Table(title=f"{m.raw_file.name}: {'phase pure' if a.phase_pure else 'NOT phase pure'}")
+    table.add_column("phase")
+    table.add_column("wt%", justify="right")
+    table.add_column("± wt%", justify="right")
+    for name, wf in a.phases:
+        sd = a.weight_fraction_sd.get(name, float("nan"))
+        table.add_row(name, f"{100 * wf:.2f}", f"{100 * sd:.2f}")
+    console.print(table)
+    cell = ""
+    if m.record.a_a is not None:
+        cell = f"; NASICON a = {m.record.a_a:.4f} A, c = {m.record.c_a:.4f} A"
+    console.print(
+        f"R_wp {a.rwp:.2f} % (R_exp {a.r_exp:.2f} %), zero shift {a.zero_shift:+.4f} deg, "
+        f"threshold {100 * a.impurity_threshold:g} wt%{cell}",
+        highlight=False,
+    )
+
+
+def _print_conductivity(m: ConductivityMeasurement) -> None:
+    fit, rec = m.fit, m.record
+    table = Table(title=f"{m.raw_file.name}: {fit.circuit}")
+    table.add_column("parameter")
+    table.add_column("value", justify="right")
+    table.add_column("sd", justify="right")
+    table.add_column("unit")
+    for name, est in fit.parameters.items():
+        sd = f"{est.sd:.3g}" if math.isfinite(est.sd) else "-"
+        table.add_row(name, f"{est.value:.4g}", sd, est.unit)
+    console.print(table)
+    gb = "" if rec.sigma_gb_s_cm is None else f", grain boundary {rec.sigma_gb_s_cm:.3e}"
+    console.print(
+        f"sigma total {rec.sigma_total_s_cm:.3e}, bulk {rec.sigma_bulk_s_cm:.3e}{gb} S/cm "
+        f"at {rec.temperature_k:g} K (R_total {fit.r_total.value:.4g} ohm, RMS residual "
+        f"{100 * fit.residual_rms:.2f} % of |Z|)",
+        highlight=False,
+    )
+    for note in fit.notes:
+        console.print(f"note: {note}", highlight=False)
+
+
+JSON_HELP = "Print the stored record and its derived numbers as JSON."
+
+
 @record_app.command("xrd")
 def record_xrd(
     ctx: typer.Context,
     sample: str = typer.Option(..., "--sample", help="Sample id."),
+    pattern: Path | None = typer.Option(
+        None,
+        "--pattern",
+        help="Powder pattern to analyse (.xy/.csv/.txt, .xrdml, .raw, .brml, .ras, .rasx): the "
+        "phases, verdict and R_wp come from its fit; the file is kept by SHA-256.",
+    ),
+    wavelength: float | None = typer.Option(
+        None, "--wavelength", help="With --pattern: X-ray wavelength, A (default config xrd)."
+    ),
+    composition: str | None = typer.Option(
+        None,
+        "--composition",
+        help="With --pattern: formula decorating the NASICON reference (default: the sample's).",
+    ),
     phase: list[str] = typer.Option(
         None,
         "--phase",
@@ -311,7 +478,7 @@ def record_xrd(
     rwp: float | None = typer.Option(None, help="Fit R_wp."),
     notes: str | None = typer.Option(None, help="Notes."),
     raw: Path | None = typer.Option(
-        None, "--raw", help="Raw pattern file to keep (stored by SHA-256)."
+        None, "--raw", help="Raw pattern file to keep (stored by SHA-256), not analysed."
     ),
     campaign: str | None = typer.Option(
         None, help="Campaign of the sample (if the id is ambiguous)."
@@ -322,9 +489,44 @@ def record_xrd(
     ),
     reason: str | None = typer.Option(None, help="Why (required with --supersedes)."),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Record a powder XRD result; the sample's label follows from it."""
+    """Record a powder XRD result, typed or analysed from --pattern; the label follows from it.
+
+    With --pattern the raw file and the fitted phases, weight fractions, verdict and R_wp
+    are stored in one transaction, and a PNG of the fit is written under data.reports_dir.
+    """
     cfg = _config(ctx)
+    if pattern is not None:
+        from experiments.measurements import xrd_measurement
+
+        _file_or_numbers(
+            "--pattern",
+            {
+                "--phase": bool(phase), "--phase-pure/--not-phase-pure": phase_pure is not None,
+                "--rwp": rwp is not None, "--raw": raw is not None,
+                "--space-group": space_group is not None,
+                "--a/--b/--c/--alpha/--beta/--gamma": any(
+                    v is not None for v in (a, b, c, alpha, beta, gamma)
+                ),
+            },
+        )  # fmt: skip
+        with _registry(ctx) as registry:
+            known = registry.sample(sample, campaign)  # an unknown sample stops here
+            with _analysing(f"analysing {pattern.name}") as progress:
+                progress.add_task("xrd", total=None)
+                measurement = xrd_measurement(
+                    sample, pattern,
+                    wavelength_a=cfg.xrd.wavelength_a if wavelength is None else wavelength,
+                    impurity_threshold=cfg.xrd.impurity_threshold,
+                    composition=composition or known.formula, notes=notes, campaign=campaign,
+                    formula=formula, supersedes_id=supersedes, reason=reason,
+                )  # fmt: skip
+            _store_measurement(ctx, registry, measurement, by, as_json)
+        return
+    _needs_file(
+        "--pattern", {"--wavelength": wavelength is not None, "--composition": bool(composition)}
+    )
     record: Any = XRDRecord.create(
         sample, phases=parse_phases(phase or []), phase_pure=phase_pure,
         impurity_threshold=cfg.labels.impurity_threshold, campaign=campaign, formula=formula,
@@ -335,17 +537,35 @@ def record_xrd(
         record = with_raw_file(record, raw, cfg.data.raw_store)
     registry, report = _store(ctx, [record], by)
     with registry:
-        _report_stored(ctx, registry, report, record)
+        if as_json:
+            _record_json(ctx, registry, report, record, {})
+        else:
+            _report_stored(ctx, registry, report, record)
 
 
 @record_app.command("conductivity")
 def record_conductivity(
     ctx: typer.Context,
     sample: str = typer.Option(..., "--sample", help="Sample id."),
+    eis: Path | None = typer.Option(
+        None,
+        "--eis",
+        help="Impedance spectrum to fit (CSV, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab, "
+        "CH Instruments): total, bulk and grain-boundary conductivity come from the fit and "
+        "the pellet geometry; the file is kept by SHA-256.",
+    ),
+    thickness_mm: float | None = typer.Option(
+        None, "--thickness-mm", help="With --eis: pellet thickness, mm."
+    ),
+    area_cm2: float | None = typer.Option(
+        None, "--area-cm2", help="With --eis: electrode area, cm^2."
+    ),
     total: float | None = typer.Option(None, "--total", help="Total conductivity, in --unit."),
     bulk: float | None = typer.Option(None, "--bulk", help="Bulk conductivity, in --unit."),
     gb: float | None = typer.Option(None, "--gb", help="Grain-boundary conductivity, in --unit."),
-    unit: str = typer.Option("S/cm", "--unit", help="S/cm or mS/cm (stored as S/cm)."),
+    unit: str | None = typer.Option(
+        None, "--unit", help="S/cm (default) or mS/cm (stored as S/cm)."
+    ),
     temperature_c: float | None = typer.Option(
         None, "--temperature-c", help="Measurement temperature, C (default 25)."
     ),
@@ -357,7 +577,7 @@ def record_conductivity(
     ccd: float | None = typer.Option(None, "--ccd", help="Critical current density, mA/cm2."),
     notes: str | None = typer.Option(None, help="Notes."),
     raw: Path | None = typer.Option(
-        None, "--raw", help="Raw impedance file to keep (stored by SHA-256)."
+        None, "--raw", help="Raw impedance file to keep (stored by SHA-256), not analysed."
     ),
     campaign: str | None = typer.Option(
         None, help="Campaign of the sample (if the id is ambiguous)."
@@ -368,11 +588,46 @@ def record_conductivity(
     ),
     reason: str | None = typer.Option(None, help="Why (required with --supersedes)."),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
 ) -> None:
-    """Record an ionic conductivity measurement (stored in S/cm at a temperature in K)."""
+    """Record an ionic conductivity, typed or fitted from --eis (stored in S/cm at T in K).
+
+    With --eis the raw spectrum and the fitted conductivities (sigma = L / (R A)) are stored
+    in one transaction, and a Nyquist/Bode PNG with the fit is written under data.reports_dir.
+    """
     cfg = _config(ctx)
+    if eis is not None:
+        from experiments.impedance import check_geometry
+        from experiments.measurements import conductivity_measurement
+
+        _file_or_numbers(
+            "--eis",
+            {
+                "--total": total is not None, "--bulk": bulk is not None, "--gb": gb is not None,
+                "--unit": unit is not None, "--raw": raw is not None,
+            },
+        )  # fmt: skip
+        if thickness_mm is None or area_cm2 is None:
+            raise ValidationError("--eis needs the pellet geometry: --thickness-mm and --area-cm2")
+        check_geometry(thickness_mm, area_cm2)
+        with _registry(ctx) as registry:
+            registry.sample(sample, campaign)  # an unknown sample stops here
+            with _analysing(f"fitting {eis.name}") as progress:
+                progress.add_task("eis", total=None)
+                measurement = conductivity_measurement(
+                    sample, eis, thickness_mm=thickness_mm, area_cm2=area_cm2,
+                    temperature_c=temperature_c, temperature_k=temperature_k, notes=notes,
+                    ea_ev=ea, relative_density_pct=density_pct, ccd_ma_cm2=ccd,
+                    campaign=campaign, formula=formula, supersedes_id=supersedes, reason=reason,
+                )  # fmt: skip
+            _store_measurement(ctx, registry, measurement, by, as_json)
+        return
+    _needs_file(
+        "--eis",
+        {"--thickness-mm": thickness_mm is not None, "--area-cm2": area_cm2 is not None},
+    )
     record: Any = ConductivityRecord.create(
-        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit,
+        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit or "S/cm",
         temperature_c=temperature_c, temperature_k=temperature_k, ea_ev=ea,
         relative_density_pct=density_pct, ccd_ma_cm2=ccd, notes=notes, campaign=campaign,
         formula=formula, supersedes_id=supersedes, reason=reason,
@@ -381,7 +636,10 @@ def record_conductivity(
         record = with_raw_file(record, raw, cfg.data.raw_store)
     registry, report = _store(ctx, [record], by)
     with registry:
-        _report_stored(ctx, registry, report, record)
+        if as_json:
+            _record_json(ctx, registry, report, record, {})
+        else:
+            _report_stored(ctx, registry, report, record)
 
 
 @record_app.command("batch")

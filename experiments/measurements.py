@@ -1,0 +1,393 @@
+"""Raw measurement files -> outcome records: analyse a pattern or spectrum, keep the file.
+
+The glue between the analyses (:mod:`experiments.xrd`, :mod:`experiments.impedance`) and
+the registry (:mod:`experiments.records`):
+
+* :func:`xrd_measurement` analyses a powder pattern and builds the :class:`XRDRecord`
+  (every reference phase with its weight fraction, the verdict, R_wp, the NASICON cell).
+* :func:`conductivity_measurement` fits an impedance spectrum and builds the
+  :class:`ConductivityRecord` (total, bulk and, where the fit has one, grain-boundary
+  conductivity in S/cm at the measurement temperature).
+* :func:`store_measurement` stores the raw file content-addressed and the record in one
+  database transaction. Bad input stores nothing: the analysis runs before anything is
+  written, the write is checked (dry run) before the file is copied, and a copy made for a
+  transaction that then fails is removed again.
+* :func:`write_measurement_report` writes the analysis PNG and a JSON of every fitted
+  number (the fit parameters of a spectrum have no column of their own) under a folder.
+
+The synthesizability label is not set here: it follows from the stored XRD result through
+:mod:`experiments.labels`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from experiments.impedance import (
+    Conductivity,
+    ImpedanceFit,
+    check_geometry,
+    conductivity,
+    fit_spectrum,
+)
+from experiments.records import (
+    ConductivityRecord,
+    Phase,
+    XRDRecord,
+    store_records,
+    with_raw_file,
+)
+from experiments.xrd import MAIN_PHASE, XRDAnalysis, analyze_pattern, nasicon_structure
+from loop.errors import DataMissingError, ValidationError
+from registry import Registry, WriteReport
+from registry.raw_files import sha256_file, stored_path
+
+log = logging.getLogger(__name__)
+
+#: Weight fractions are stored rounded to this many decimals (1 ppm, far below fit accuracy).
+FRACTION_DECIMALS = 6
+#: The NASICON cell is stored only when NASICON makes up at least this weight fraction.
+MIN_FRACTION_FOR_CELL = 0.05
+NASICON_SPACE_GROUP = "R-3c"
+
+
+@dataclass(frozen=True, eq=False)
+class XRDMeasurement:
+    """An analysed powder pattern and the record it gives (not yet stored)."""
+
+    record: XRDRecord
+    analysis: XRDAnalysis
+    raw_file: Path
+    raw_sha256: str  # of the file as analysed
+
+    kind = "xrd"
+
+    def summary(self) -> dict[str, Any]:
+        """Derived numbers, JSON-ready."""
+        a = self.analysis
+        return {
+            "phases": [{"name": n, "weight_fraction": w} for n, w in a.phases],
+            "phase_pure": a.phase_pure,
+            "rwp": a.rwp,
+            "r_exp": a.r_exp,
+            "zero_shift_deg": a.zero_shift,
+            "impurity_fraction": self.record.impurity_fraction,
+            "impurity_threshold": a.impurity_threshold,
+            "space_group": self.record.space_group,
+            "a_a": self.record.a_a,
+            "c_a": self.record.c_a,
+            "analysis_version": a.analysis_version,
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Everything the analysis reported (for the JSON report next to the PNG)."""
+        return self.analysis.to_dict()
+
+
+@dataclass(frozen=True, eq=False)
+class ConductivityMeasurement:
+    """A fitted impedance spectrum and the record it gives (not yet stored)."""
+
+    record: ConductivityRecord
+    fit: ImpedanceFit
+    conductivity: Conductivity
+    raw_file: Path
+    raw_sha256: str  # of the file as analysed
+
+    kind = "conductivity"
+
+    def summary(self) -> dict[str, Any]:
+        """Derived numbers, JSON-ready."""
+        fit, rec = self.fit, self.record
+        return {
+            "sigma_total_s_cm": rec.sigma_total_s_cm,
+            "sigma_bulk_s_cm": rec.sigma_bulk_s_cm,
+            "sigma_gb_s_cm": rec.sigma_gb_s_cm,
+            "sigma_total_sd_s_cm": self.conductivity.sigma_total_sd_s_cm,
+            "sigma_bulk_sd_s_cm": self.conductivity.sigma_bulk_sd_s_cm,
+            "temperature_k": rec.temperature_k,
+            "r_bulk_ohm": fit.r_bulk.value,
+            "r_grain_boundary_ohm": None
+            if fit.r_grain_boundary is None
+            else fit.r_grain_boundary.value,
+            "r_total_ohm": fit.r_total.value,
+            "circuit": fit.circuit,
+            "parameters": {k: v.to_dict() for k, v in fit.parameters.items()},
+            "capacitances_f": dict(fit.capacitances_f),
+            "residual_rms": fit.residual_rms,
+            "thickness_mm": self.conductivity.thickness_mm,
+            "area_cm2": self.conductivity.area_cm2,
+            "analysis_version": rec.analysis_version,
+        }
+
+    def details(self) -> dict[str, Any]:
+        """Everything the fit reported (for the JSON report next to the PNG)."""
+        return {"fit": self.fit.to_dict(), "conductivity": self.conductivity.to_dict()}
+
+
+Measurement = XRDMeasurement | ConductivityMeasurement
+
+
+def _join_notes(*parts: str | None) -> str:
+    return "; ".join(p.strip() for p in parts if p and p.strip())
+
+
+def xrd_measurement(
+    sample_id: str,
+    pattern_file: str | Path,
+    *,
+    wavelength_a: float,
+    impurity_threshold: float,
+    composition: str | None = None,
+    notes: str | None = None,
+    **record_fields: Any,
+) -> XRDMeasurement:
+    """Analyse ``pattern_file`` and build the XRD record of ``sample_id``.
+
+    ``composition`` decorates the NASICON reference (give the sample's formula);
+    ``wavelength_a`` in A; ``impurity_threshold`` is the weight fraction above which a
+    secondary phase makes the pattern not phase pure (the stored verdict). The record holds
+    every reference phase with its weight fraction, R_wp (%), the refined NASICON cell (A,
+    when NASICON is present) and the analysis version; ``record_fields`` go to the record
+    (campaign, formula, supersedes_id, reason).
+
+    Raises:
+        DataMissingError / ValidationError: unreadable, empty or invalid pattern.
+        CompositionError: ``composition`` does not decorate the NASICON prototype.
+    """
+    path = Path(pattern_file)
+    digest = _digest(path)
+    analysis = analyze_pattern(
+        path,
+        wavelength_a=wavelength_a,
+        impurity_threshold=impurity_threshold,
+        composition=composition,
+    )
+    phases = tuple(Phase(n, round(w, FRACTION_DECIMALS)) for n, w in analysis.phases)
+    cell: dict[str, float] = {}
+    fractions = dict(analysis.phases)
+    if fractions.get(MAIN_PHASE, 0.0) >= MIN_FRACTION_FOR_CELL:
+        lattice = nasicon_structure(composition).lattice
+        sa, _, sc = analysis.cell_scales[MAIN_PHASE]
+        a_a, c_a = lattice.a * sa, lattice.c * sc
+        cell = {"a_a": a_a, "b_a": a_a, "c_a": c_a}
+        cell |= {"alpha_deg": 90.0, "beta_deg": 90.0, "gamma_deg": 120.0}
+        cell["space_group"] = NASICON_SPACE_GROUP
+    what = (
+        f"{analysis.analysis_version}: zero shift {analysis.zero_shift:+.4f} deg, "
+        f"R_exp {analysis.r_exp:.2f} %, wavelength {analysis.wavelength_a:g} A, "
+        f"threshold {analysis.impurity_threshold:g}, "
+        f"reference {composition or 'Na3Zr2Si2PO12'}"
+    )
+    # The stored verdict is the analysis's (no secondary phase above the threshold); the
+    # constructor, not XRDRecord.create, so that a summed impurity slightly above the
+    # threshold is stored as measured: the label rule decides on the sum.
+    record = XRDRecord(
+        sample_id,
+        analysis.phase_pure,
+        phases,
+        rwp=analysis.rwp,
+        analysis_version=analysis.analysis_version,
+        notes=_join_notes(notes, what),
+        **cell,
+        **record_fields,
+    )
+    return XRDMeasurement(record, analysis, path, digest)
+
+
+def conductivity_measurement(
+    sample_id: str,
+    spectrum_file: str | Path,
+    *,
+    thickness_mm: float,
+    area_cm2: float,
+    temperature_c: float | None = None,
+    temperature_k: float | None = None,
+    notes: str | None = None,
+    **record_fields: Any,
+) -> ConductivityMeasurement:
+    """Fit ``spectrum_file`` and build the conductivity record of ``sample_id``.
+
+    sigma = L / (R A) in S/cm from the pellet thickness (mm) and electrode area (cm^2):
+    total from R_b + R_gb, bulk from R_b, grain boundary from R_gb when the fit resolves
+    one. The measurement temperature is in C or K (25 C when neither is given).
+    ``record_fields`` go to the record (ea_ev, relative_density, campaign, ...).
+
+    Raises:
+        DataMissingError / ValidationError: unreadable or empty file, fewer than 10
+            points, thickness or area not > 0, both temperatures given.
+        FitDidNotConvergeError: the circuit fit did not converge or misses the data.
+    """
+    check_geometry(thickness_mm, area_cm2)
+    if temperature_c is not None and temperature_k is not None:
+        raise ValidationError("give the measurement temperature in C or in K, not both")
+    path = Path(spectrum_file)
+    digest = _digest(path)
+    t_c = (
+        temperature_c
+        if temperature_k is None
+        else float(temperature_k) - 273.15  # the fit only labels its plot with it
+    )
+    fit = fit_spectrum(path, temperature_c=t_c)
+    cond = conductivity(fit, thickness_mm, area_cm2)
+    sigma_gb = None
+    if fit.r_grain_boundary is not None and fit.r_grain_boundary.value > 0:
+        sigma_gb = (thickness_mm / 10.0) / (fit.r_grain_boundary.value * area_cm2)
+    r_parts = [f"R_b {_estimate(fit.r_bulk)} ohm"]
+    if fit.r_grain_boundary is not None:
+        r_parts.append(f"R_gb {_estimate(fit.r_grain_boundary)} ohm")
+    caps = ", ".join(f"{k} {v:.2e} F" for k, v in fit.capacitances_f.items())
+    what = (
+        f"{fit.analysis_version} {fit.circuit}: {', '.join(r_parts)}; {caps}; "
+        f"RMS residual {100 * fit.residual_rms:.2f} % of |Z|; "
+        f"pellet {thickness_mm:g} mm, {area_cm2:g} cm2"
+    )
+    temps = {"temperature_c": temperature_c} if temperature_k is None else {}
+    record = ConductivityRecord.create(
+        sample_id,
+        sigma_total=cond.sigma_total_s_cm,
+        sigma_bulk=cond.sigma_bulk_s_cm,
+        sigma_gb=sigma_gb,
+        temperature_k=temperature_k,
+        analysis_version=f"{fit.analysis_version}+{cond.analysis_version}",
+        notes=_join_notes(notes, what),
+        **temps,
+        **record_fields,
+    )
+    return ConductivityMeasurement(record, fit, cond, path, digest)
+
+
+def _estimate(est: Any) -> str:
+    return f"{est.value:.4g}" + (f" +- {est.sd:.2g}" if math.isfinite(est.sd) else "")
+
+
+def _digest(path: Path) -> str:
+    """SHA-256 of the file to be analysed."""
+    if not path.is_file():
+        raise DataMissingError(f"raw data file {path} does not exist")
+    try:
+        return sha256_file(path)
+    except OSError as exc:
+        raise ValidationError(f"cannot read raw data file {path}: {exc.strerror}") from None
+
+
+@dataclass(frozen=True)
+class StoredMeasurement:
+    """What :func:`store_measurement` stored: the record as written and its row id."""
+
+    record: XRDRecord | ConductivityRecord
+    record_id: int
+    report: WriteReport
+
+
+def store_measurement(
+    registry: Registry,
+    measurement: Measurement,
+    *,
+    store_dir: str | Path,
+    recorded_by: str,
+) -> StoredMeasurement:
+    """Keep the raw file under ``store_dir`` (by SHA-256) and store the record in one transaction.
+
+    Nothing is left behind when the write is refused (unknown sample, a composition that
+    does not match, a bad correction, ...): the write is checked before the file is copied,
+    and a copy this call made is removed when the transaction fails anyway.
+
+    Raises:
+        registry.RecordErrors: the registry refused the record.
+        ValidationError: the file changed after it was analysed.
+    """
+    record, src = measurement.record, measurement.raw_file
+    store_records(registry, [record], recorded_by=recorded_by, dry_run=True)
+    changed = ValidationError(f"raw data file {src} changed after it was analysed; analyse again")
+    if _digest(src) != measurement.raw_sha256:
+        raise changed
+    target = stored_path(store_dir, measurement.raw_sha256, src.suffix)
+    existed = target.is_file()
+    stored = with_raw_file(record, src, store_dir, record.analysis_version)
+    try:
+        if stored.raw_sha256 != measurement.raw_sha256:  # changed in the last moment
+            raise changed  # (that copy is left: whether it was in the store is not known)
+        report = store_records(registry, [stored], recorded_by=recorded_by)
+    except BaseException:
+        if not existed and Path(stored.raw_path) == target:
+            _remove_stored(target, Path(store_dir))
+        raise
+    (_, _, row_id), *_ = report.added
+    log.info("stored %s record %d with raw file %s", measurement.kind, row_id, stored.raw_path)
+    return StoredMeasurement(stored, row_id, report)
+
+
+def _remove_stored(path: Path, store_dir: Path) -> None:
+    """Remove a raw file this call copied (and its hash-prefix folder when left empty)."""
+    path.unlink(missing_ok=True)
+    try:
+        if path.parent != store_dir and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+    except OSError:
+        pass
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "sample"
+
+
+def write_measurement_report(
+    measurement: Measurement, stored: StoredMeasurement, reports_dir: str | Path
+) -> tuple[Path, Path]:
+    """Write ``<reports_dir>/measurements/<kind>-<record id>-<sample>.png`` and ``.json``.
+
+    The PNG is the XRD fit (observed, calculated, difference, phase markers) or the Nyquist
+    and Bode plots with the fit; the JSON holds the record id, the stored raw file and hash,
+    and every number the analysis reported (fit parameters with uncertainties included).
+
+    Raises:
+        ValidationError: the folder or a file cannot be written.
+    """
+    folder = Path(reports_dir) / "measurements"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(f"cannot create report folder {folder}: {exc.strerror}") from None
+    stem = f"{measurement.kind}-{stored.record_id}-{_safe(stored.record.sample_id)}"
+    png, js = folder / f"{stem}.png", folder / f"{stem}.json"
+    if isinstance(measurement, XRDMeasurement):
+        from experiments.xrd.plot import plot_analysis
+
+        plot_analysis(measurement.analysis, png)
+    else:
+        from experiments.impedance.plot import plot_nyquist_bode
+
+        plot_nyquist_bode(measurement.fit, png)
+    payload = {
+        "kind": measurement.kind,
+        "record_id": stored.record_id,
+        "sample_id": stored.record.sample_id,
+        "raw_file": str(measurement.raw_file),
+        "raw_path": stored.record.raw_path,
+        "raw_sha256": stored.record.raw_sha256,
+        "summary": measurement.summary(),
+        "analysis": measurement.details(),
+    }
+    try:
+        js.write_text(json.dumps(json_ready(payload), indent=2, allow_nan=False) + "\n")
+    except OSError as exc:
+        raise ValidationError(f"cannot write report {js}: {exc.strerror}") from None
+    return png, js
+
+
+def json_ready(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN)."""
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
