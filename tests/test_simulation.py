@@ -17,6 +17,8 @@ from loop.errors import DataMissingError, ValidationError
 from loop.simulation import (
     CampaignSettings,
     EhullSurrogate,
+    GPEhullSurrogate,
+    MixtureSurrogate,
     backtest,
     element_amounts,
     feature_matrix,
@@ -144,6 +146,26 @@ def test_ehull_surrogate_probabilities_follow_predicted_ehull(pool) -> None:
     assert np.all(np.diff(p[np.argsort(e[:, 0]), 0]) <= 1e-12)  # lower Ehull, higher P
     with pytest.raises(ValidationError, match="needs the Ehull"):
         surrogate.fit(x[rows], pool.labels[rows], None)
+
+
+def test_gaussian_process_and_mixture_surrogates(pool) -> None:
+    x, _ = feature_matrix(pool, "engine+elements")
+    rows = np.arange(0, 3881, 25)
+    mixture = make_surrogate("et+gp-ehull", seed=0)
+    assert isinstance(mixture, MixtureSurrogate)
+    mixture.fit(x[rows], pool.labels[rows], pool.ehull_mev[rows])
+    p = mixture.predict_committee(x[:200])
+    forest, gp = mixture.members
+    assert isinstance(gp, GPEhullSurrogate)
+    assert p.shape == (200, 2)
+    assert np.allclose(p[:, 0], forest.predict_committee(x[:200]).mean(1))
+    assert np.allclose(p[:, 1], gp.predict_committee(x[:200])[:, 0])
+    _, sd = gp.predict_ehull(x[:200])
+    assert (sd > 0).all() and ((p > 0) & (p < 1)).all()
+    # the process interpolates its training rows far better than a random guess
+    train_mu, _ = gp.predict_ehull(x[rows])
+    target = np.clip(pool.ehull_mev[rows], -500, 500)
+    assert np.corrcoef(train_mu, target)[0, 1] > 0.5
 
 
 def test_single_class_training_set_gives_its_frequency(pool) -> None:

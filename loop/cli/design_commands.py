@@ -192,16 +192,23 @@ def simulate(
         None, "--data", help="Folder of the DFT data set (train.csv, test.csv)."
     ),
     surrogate: str = typer.Option(
-        "rf", help="Surrogate: rf, rf-balanced, et, rf+et, gnb, logistic, ..."
+        "rf",
+        help="Surrogate: rf (default), rf-balanced, et, rf+et, gnb, logistic (labels); "
+        "et-ehull, rf-ehull, gp-ehull, et+gp-ehull (revealed Ehull).",
     ),
     features: str = typer.Option(
         "engine", help="Surrogate inputs: engine, dataset, elements, engine+elements."
+    ),
+    kappa: float = typer.Option(1.0, help="UCB: weight of the committee spread."),
+    tie_tolerance: float = typer.Option(
+        0.0, "--tie-tolerance", help="Batch diversity among candidates within this score gap."
     ),
     seed: int = typer.Option(0, help="Random seed of the seed sets and surrogates."),
     figure: Path | None = typer.Option(None, "--figure", help="PNG path (default: reports dir)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Backtest campaigns against the DFT data set: hits and enhancement factor per strategy."""
+    from loop.acquisition import make_strategy
     from loop.simulation import (
         FEATURE_SETS,
         SURROGATES,
@@ -221,12 +228,18 @@ def simulate(
         )
     if repeats < 1:
         raise ValidationError(f"--repeats must be at least 1, got {repeats}")
+    if tie_tolerance < 0:
+        raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
+    recommenders = [
+        make_strategy(n, tie_tolerance=tie_tolerance, **({"kappa": kappa} if n == "ucb" else {}))
+        for n in names
+    ]
     settings = CampaignSettings(seed_size, batch, budget)
     pool = load_dft_pool(data or cfg.data.dft_path, cfg.labels.ehull_threshold_mev)
     settings.check(len(pool))
     result = backtest(
         pool,
-        names,
+        recommenders,
         settings=settings,
         repeats=repeats,
         seed=seed,
@@ -275,6 +288,9 @@ def propose(
         "exploit", "--strategy", help="exploit, uncertainty, ucb or random."
     ),
     kappa: float = typer.Option(1.0, help="UCB: weight of the committee spread."),
+    tie_tolerance: float = typer.Option(
+        0.0, "--tie-tolerance", help="Batch diversity among candidates within this score gap."
+    ),
     fraction: float = typer.Option(0.05, help="Share of each chunk the champion scores."),
     shortlist: int = typer.Option(2000, help="Best candidates kept for the diverse batch pick."),
     round_number: int | None = typer.Option(
@@ -291,11 +307,11 @@ def propose(
 
     cfg = state(ctx).config()
     if strategy not in STRATEGY_NAMES:
-        raise ValidationError(
-            f"unknown strategy {strategy!r} (one of {', '.join(STRATEGY_NAMES)})"
-        )
+        raise ValidationError(f"unknown strategy {strategy!r} (one of {', '.join(STRATEGY_NAMES)})")
+    if tie_tolerance < 0:
+        raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
     options: dict[str, Any] = {"kappa": kappa} if strategy == "ucb" else {}
-    rec = make_strategy(strategy, **options)
+    rec = make_strategy(strategy, tie_tolerance=tie_tolerance, **options)
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
     space = load_space(space_name)

@@ -10,7 +10,11 @@ P(accessible) column per committee member:
   +-``clip_mev`` so that a few compositions thousands of meV above the hull do not dominate);
   each tree's prediction e becomes P = sigmoid((threshold - e) / scale). The regression
   target tells how far inside (or outside) the accessible region a labelled composition is,
-  which a binary label does not.
+  which a binary label does not;
+* :class:`GPEhullSurrogate`: a Gaussian process on the same target (smooth, distance-aware);
+* :class:`MixtureSurrogate`: members side by side, one column each (``et+gp-ehull``: the
+  forest and the process disagree in different places, and their mean is the best ranking
+  measured in ``benchmarks/backtest.py``).
 """
 
 from __future__ import annotations
@@ -124,11 +128,91 @@ class EhullSurrogate:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
+@dataclass
+class GPEhullSurrogate:
+    """Gaussian-process regression on Ehull(1000 K) with standardised inputs.
+
+    Kernel: constant x isotropic RBF + white noise (hyperparameters fitted each round,
+    targets normalised). P(accessible) = sigmoid((threshold - mu) / sqrt(scale^2 +
+    pi/8 sd^2)), the logistic link averaged over the predictive normal (probit approximation).
+    """
+
+    threshold_mev: float = 0.0
+    scale_mev: float = 25.0
+    clip_mev: float = 500.0
+    length_scale: float = 3.0
+    seed: int = 0
+    fitted_: Any = field(default=None, init=False, repr=False)
+
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, ehull_mev: np.ndarray | None = None
+    ) -> GPEhullSurrogate:
+        """Fit the process on the clipped Ehull of the labelled rows."""
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        if ehull_mev is None or np.isnan(np.asarray(ehull_mev, dtype=float)).any():
+            raise ValidationError(
+                "the Ehull surrogate needs the Ehull of every labelled composition; "
+                "use a classifier surrogate (rf) for an oracle that reveals labels only"
+            )
+        kernel = ConstantKernel(1.0) * RBF(self.length_scale) + WhiteKernel(0.1)
+        model = make_pipeline(
+            StandardScaler(),
+            GaussianProcessRegressor(kernel, normalize_y=True, random_state=self.seed),
+        )
+        target = np.clip(np.asarray(ehull_mev, dtype=float), -self.clip_mev, self.clip_mev)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.fitted_ = model.fit(x, target)
+        return self
+
+    def predict_ehull(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and sd of Ehull, meV/atom, each (N,)."""
+        if self.fitted_ is None:
+            raise ValidationError("surrogate used before fit")
+        scaler, gp = self.fitted_[0], self.fitted_[-1]
+        mu, sd = gp.predict(scaler.transform(x), return_std=True)
+        return np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
+
+    def predict_committee(self, x: np.ndarray) -> np.ndarray:
+        """(N, 1) P(accessible)."""
+        mu, sd = self.predict_ehull(x)
+        z = (self.threshold_mev - mu) / np.sqrt(self.scale_mev**2 + np.pi / 8 * sd**2)
+        return (1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))[:, None]
+
+
+@dataclass
+class MixtureSurrogate:
+    """Several surrogates side by side: one column per member (its mean P(accessible)).
+
+    Exploit then ranks by the equal-weight mean of the members, UCB by mean + kappa x the
+    spread between them.
+    """
+
+    members: list[Any]
+
+    def fit(
+        self, x: np.ndarray, y: np.ndarray, ehull_mev: np.ndarray | None = None
+    ) -> MixtureSurrogate:
+        """Fit every member on the same rows."""
+        for member in self.members:
+            member.fit(x, y, ehull_mev)
+        return self
+
+    def predict_committee(self, x: np.ndarray) -> np.ndarray:
+        """(N, n_members) mean P(accessible) of each member."""
+        return np.column_stack([m.predict_committee(x).mean(1) for m in self.members])
+
+
 def _forest(seed: int, n: int = 300) -> RandomForestClassifier:
     return RandomForestClassifier(n_estimators=n, random_state=seed, n_jobs=1)
 
 
-Surrogate = CommitteeSurrogate | EhullSurrogate
+Surrogate = CommitteeSurrogate | EhullSurrogate | GPEhullSurrogate | MixtureSurrogate
 
 #: Surrogate name -> (factory(seed, threshold_mev), one-line description).
 SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
@@ -176,6 +260,21 @@ SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
             ExtraTreesRegressor(n_estimators=200, random_state=seed, n_jobs=1), thr
         ),
         "extra-trees regressor on the revealed Ehull(1000 K), logistic link per tree",
+    ),
+    "gp-ehull": (
+        lambda seed, thr: GPEhullSurrogate(thr, seed=seed),
+        "Gaussian-process regressor on the revealed Ehull(1000 K), standardised inputs",
+    ),
+    "et+gp-ehull": (
+        lambda seed, thr: MixtureSurrogate(
+            [
+                EhullSurrogate(
+                    ExtraTreesRegressor(n_estimators=200, random_state=seed, n_jobs=1), thr
+                ),
+                GPEhullSurrogate(thr, seed=seed),
+            ]
+        ),
+        "extra trees and a Gaussian process on the revealed Ehull, equal-weight mixture",
     ),
     "rf-ehull": (
         lambda seed, thr: EhullSurrogate(
