@@ -32,6 +32,11 @@ test: $(VENV)/.dev-installed
 bench: $(VENV)/.dev-installed
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) benchmarks/chemistry_engine.py
+	$(PY) benchmarks/registry.py --results 1000
+	$(PY) benchmarks/retrain.py
+	$(PY) benchmarks/discovery.py --jobs 2
+	$(PY) benchmarks/screening.py
+	$(PY) benchmarks/backtest.py
 
 lint: $(VENV)/.dev-installed
 	$(PY) -m ruff check .
