@@ -95,7 +95,7 @@ class ScheduleConfig(_Section):
 class ProposalConfig(_Section):
     """What each closed-loop round proposes."""
 
-    space: str = Field("entropy-nzsp", description="built-in design space name or TOML path")
+    space: str = Field("nzsp-sodium-rich", description="built-in design space name or TOML path")
     batch: int = Field(8, ge=1, description="compositions queued per round")
     strategy: str = Field("exploit", description="exploit, uncertainty, ucb or random")
     stage2_fraction: float = Field(0.05, gt=0, le=1)

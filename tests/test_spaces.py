@@ -67,9 +67,23 @@ def small_grid(**overrides) -> dict:
 
 
 def test_builtin_spaces_are_listed_and_load() -> None:
-    assert builtin_space_names() == ["ouyang-grid", "entropy-nzsp"]
+    assert builtin_space_names() == ["ouyang-grid", "entropy-nzsp", "nzsp-sodium-rich"]
     for name in builtin_space_names():
         assert load_space(name).name == name
+
+
+def test_default_proposal_space_is_sodium_rich_and_holds_the_papers_samples(
+    literature_csv: Path,
+) -> None:
+    from loop.config import NasiconConfig
+
+    space = load_space(NasiconConfig().proposals.space)
+    assert space.name == "nzsp-sodium-rich"
+    records = literature_formulas(literature_csv)
+    assert coverage(space, list(records.values())).n_contained == len(records) == 6
+    for batch in space.chunks(200_000):
+        assert batch.na.min() >= 3.0 - 1e-9 and batch.na.max() <= 4.0 + 1e-9
+        assert (batch.m_amount > 0).sum(1).max() <= 5
 
 
 def test_ouyang_grid_holds_the_dft_data_set(dft_data_dir: Path) -> None:

@@ -12,6 +12,7 @@ from loop.spaces.spec import SpaceError, SpaceSpec, space_from_dict, space_from_
 BUILTIN_SPACES: dict[str, str] = {
     "ouyang-grid": "ouyang-grid.toml",
     "entropy-nzsp": "entropy-nzsp.toml",
+    "nzsp-sodium-rich": "nzsp-sodium-rich.toml",
 }
 
 
