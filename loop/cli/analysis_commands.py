@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loop.cli.output import fit_parameter_table
 from loop.config import load_config
 from loop.errors import ValidationError
 
@@ -148,15 +149,7 @@ def eis_fit(
             }
         )
         return
-    table = Table(title=f"{file.name}: {fit.circuit}")
-    table.add_column("parameter")
-    table.add_column("value", justify="right")
-    table.add_column("sd", justify="right")
-    table.add_column("unit")
-    for name, est in fit.parameters.items():
-        sd = f"{est.sd:.3g}" if math.isfinite(est.sd) else "-"
-        table.add_row(name, f"{est.value:.4g}", sd, est.unit)
-    out.print(table)
+    out.print(fit_parameter_table(f"{file.name}: {fit.circuit}", fit.parameters))
     out.print(
         f"R_bulk {fit.r_bulk.value:.4g} ohm, R_total {fit.r_total.value:.4g} ohm; "
         f"sigma_bulk {cond.sigma_bulk_s_cm:.3e} S/cm, sigma_total {cond.sigma_total_s_cm:.3e} S/cm"

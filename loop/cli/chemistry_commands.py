@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from loop.chemistry import parse_nasicon
+from loop.cli.output import write_csv_atomically
 from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
 from loop.errors import CompositionError, DataMissingError, ValidationError
 
@@ -89,18 +88,6 @@ def describe(
     console.print(out)
 
 
-def _atomic_write_csv(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def featurize(
     input_csv: Path = typer.Argument(..., help="CSV with a 'formula' column."),
     output: Path = typer.Option(..., "-o", "--output", help="Output CSV."),
@@ -132,7 +119,7 @@ def featurize(
         )
     result = table.drop(columns=["input_row", "formula"])
     result.insert(0, "formula", frame[column].to_numpy()[parsed.rows])
-    _atomic_write_csv(result, output)
+    write_csv_atomically(result, output)
     console.print(
         f"wrote {len(result)} rows x {len(DESCRIPTOR_COLUMNS)} descriptors to {output}"
         + (f" ({len(parsed.errors)} invalid rows skipped)" if parsed.errors else ""),

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
-import math
-import os
 import sys
-import tempfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -39,6 +36,7 @@ from experiments.records import (
 )
 from experiments.training_data import training_frame
 from loop.cli.context import state
+from loop.cli.output import fit_parameter_table, write_csv_atomically
 from loop.config import NasiconConfig
 from loop.errors import NasiconError, ValidationError
 from registry import ProposalRecord, ProposalStatus, RecordErrors, Registry, migrations
@@ -419,15 +417,7 @@ def _print_xrd(m: XRDMeasurement) -> None:
 
 def _print_conductivity(m: ConductivityMeasurement) -> None:
     fit, rec = m.fit, m.record
-    table = Table(title=f"{m.raw_file.name}: {fit.circuit}")
-    table.add_column("parameter")
-    table.add_column("value", justify="right")
-    table.add_column("sd", justify="right")
-    table.add_column("unit")
-    for name, est in fit.parameters.items():
-        sd = f"{est.sd:.3g}" if math.isfinite(est.sd) else "-"
-        table.add_row(name, f"{est.value:.4g}", sd, est.unit)
-    console.print(table)
+    console.print(fit_parameter_table(f"{m.raw_file.name}: {fit.circuit}", fit.parameters))
     gb = "" if rec.sigma_gb_s_cm is None else f", grain boundary {rec.sigma_gb_s_cm:.3e}"
     console.print(
         f"sigma total {rec.sigma_total_s_cm:.3e}, bulk {rec.sigma_bulk_s_cm:.3e}{gb} S/cm "
@@ -693,15 +683,7 @@ def _write_csv(frame: pd.DataFrame, output: Path) -> None:
     if str(output) == "-":
         frame.to_csv(sys.stdout, index=False)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            frame.to_csv(fh, index=False)
-        os.replace(tmp, output)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_csv_atomically(frame, output)
 
 
 def export(
