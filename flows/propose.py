@@ -1,5 +1,6 @@
-"""The ``propose`` flow: screen a design space with the registered models, acquire a diverse
-batch, write it to the proposal queue. Idempotent per round."""
+"""The ``propose`` flow: screen a design space with the registered models (its chunks spread
+over the flow's task runner in shards: threads, or a Dask cluster), acquire a diverse batch,
+write it to the proposal queue. Idempotent per round."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from prefect import flow, task
 from flows import steps
 from flows.retries import REGISTRY_RETRIES
 from loop.config import NasiconConfig
+from loop.screening import ScreeningResult, merge_screening_results, screen_space
 from registry import Registry
 
 log = logging.getLogger(__name__)
@@ -23,21 +25,37 @@ def queued_batch(config: NasiconConfig, round_number: int) -> dict[str, Any] | N
         return steps.stored_proposals_summary(registry, round_number)
 
 
-@task(name="screen-acquire-queue", **REGISTRY_RETRIES)
-def screen_acquire_queue(
-    config: NasiconConfig, space: str, strategy: str, batch: int, round_number: int
-) -> dict[str, Any]:
-    """Screen the space, pick the batch and queue it in one transaction."""
-    return steps.propose_batch(config, space, strategy, batch, round_number=round_number)
+@task(name="screen-shard")
+def screen_shard(space: Any, kwargs: dict[str, Any], shard: tuple[int, int]) -> ScreeningResult:
+    """Screen one shard of the space's chunks (bounded top-k of that shard)."""
+    return screen_space(space, **{**kwargs, "progress": False}, shard=shard)
 
 
-@flow(name="propose")
+def sharded_screen(shards: int):
+    """A drop-in for ``screen_space`` that screens ``shards`` shards as tasks and merges."""
+
+    def screen(space: Any, **kwargs: Any) -> ScreeningResult:
+        futures = [screen_shard.submit(space, kwargs, (i, shards)) for i in range(shards)]
+        return merge_screening_results([f.result() for f in futures], kwargs["top_k"])
+
+    return screen
+
+
+@flow(name="propose", retries=2, retry_delay_seconds=10)
 def propose_flow(
-    config: NasiconConfig, round_number: int, space: str, strategy: str, batch: int
+    config: NasiconConfig,
+    round_number: int,
+    space: str,
+    strategy: str,
+    batch: int,
+    shards: int = 2,
 ) -> dict[str, Any]:
-    """Queue ``batch`` proposals from ``space`` for ``round_number`` (once per round)."""
+    """Queue ``batch`` proposals from ``space`` for ``round_number`` (once per round; the
+    batch is written in one transaction, so a retried run finds it or writes it whole)."""
     existing = queued_batch(config, round_number)
     if existing is not None:
         log.info("round %d already queued its batch: propose skipped", round_number)
         return existing
-    return screen_acquire_queue(config, space, strategy, batch, round_number)
+    return steps.propose_batch(
+        config, space, strategy, batch, round_number=round_number, screen=sharded_screen(shards)
+    )

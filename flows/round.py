@@ -79,7 +79,7 @@ def closed_loop_round(
     retrained = retrain(config, settings, number, figures)
     _crash_point("retrain")
     propose = propose_flow.with_options(task_runner=runner.task_runner())
-    proposed = propose(config, number, space, strategy, batch)
+    proposed = propose(config, number, space, strategy, batch, shards=runner.workers)
     _crash_point("propose")
     close_round(config, number, retrained["champion_run_id"], n_new, len(proposed["proposals"]))
     return {

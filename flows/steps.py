@@ -267,8 +267,12 @@ def run_propose(
     rng: np.random.Generator | None = None,
     dry_run: bool = False,
     progress: bool = True,
+    screen: Any = None,
 ) -> dict[str, Any]:
     """Screen ``space`` with the registry's models, pick a diverse batch, queue it.
+
+    ``screen`` replaces :func:`loop.screening.screen_space` (same arguments), e.g. by one that
+    spreads the shards of the space over a Dask cluster (:mod:`flows.propose`).
 
     Exploit and uncertainty rank by the champion's probability, UCB by the mean + kappa x sd
     over every non-cheap model, random by a random key (over the whole space). The queued
@@ -281,6 +285,7 @@ def run_propose(
     from loop.screening import screen_space
     from registry.store import Registry
 
+    screen = screen or screen_space
     rng = rng if rng is not None else np.random.default_rng(0)
     registry = Registry.from_config(cfg)
     try:
@@ -293,12 +298,12 @@ def run_propose(
             return strategy.score(p if committee else p[:, :1], rng)
 
         if strategy.name == "random":
-            result = screen_space(
+            result = screen(
                 space, cheap=everyone[:1], top_k=max(shortlist, batch), exclude=excluded,
                 acquisition=lambda p: rng.random(len(p)), limit=limit, progress=progress,
             )  # fmt: skip
         else:
-            result = screen_space(
+            result = screen(
                 space, cheap=cheap, expensive=expensive, top_k=max(shortlist, batch),
                 stage2_fraction=fraction, acquisition=acquisition, exclude=excluded,
                 limit=limit, progress=progress,
@@ -366,7 +371,13 @@ def run_propose(
 
 
 def propose_batch(
-    config: NasiconConfig, space: str, strategy: str, batch: int, *, round_number: int
+    config: NasiconConfig,
+    space: str,
+    strategy: str,
+    batch: int,
+    *,
+    round_number: int,
+    screen: Any = None,
 ) -> dict[str, Any]:
     """Screen ``space`` with the registry's models and queue ``batch`` proposals for the round
     (the ``[proposals]`` stage-2 fraction; ``kappa`` 1 for UCB)."""
@@ -381,6 +392,7 @@ def propose_batch(
         fraction=config.proposals.stage2_fraction,
         round_number=round_number,
         progress=False,
+        screen=screen,
     )
 
 

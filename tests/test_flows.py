@@ -193,6 +193,32 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
         assert a["f1_macro"] == pytest.approx(b["f1_macro"], abs=1e-12)
         assert a["roc_auc"] == pytest.approx(b["roc_auc"], abs=1e-12)
 
+    # screening: the space's chunks in two shards on the Dask cluster = one local screen
+    from prefect import flow
+
+    from flows.propose import sharded_screen
+    from flows.steps import registry_scoring_models
+    from loop.screening import screen_space
+    from loop.spaces import load_space
+
+    space = load_space(lab[0] / "nzsp-small.toml")
+    with registry_of(lab) as reg:
+        cheap, expensive, _ = registry_scoring_models(reg)
+    kwargs = {"cheap": cheap, "expensive": expensive, "top_k": 40, "chunk_size": 256}
+    alone = screen_space(space, progress=False, **kwargs)
+
+    @flow(task_runner=RunnerChoice(dask=True, workers=2).task_runner())
+    def screen_on_dask():
+        return sharded_screen(2)(space, **kwargs)
+
+    spread = screen_on_dask()
+    assert spread.n_screened == alone.n_screened == space.size
+    assert space.size > 4 * 256  # several chunks per shard
+    got = dict(zip(spread.table.formula, spread.table.score, strict=True))
+    want = dict(zip(alone.table.formula, alone.table.score, strict=True))
+    assert got.keys() == want.keys()
+    assert all(got[f] == pytest.approx(want[f], abs=1e-12) for f in want)
+
 
 def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
     batch = lab[0] / "outcomes.csv"

@@ -7,7 +7,12 @@ from loop.screening.scoring_model import (
     model_features,
     positive_column,
 )
-from loop.screening.screen import ScreeningResult, mean_probability, screen_space
+from loop.screening.screen import (
+    ScreeningResult,
+    mean_probability,
+    merge_screening_results,
+    screen_space,
+)
 from loop.screening.tolerance_model import ToleranceFactorClassifier
 from loop.screening.top_k import TopK, top_indices
 
@@ -19,6 +24,7 @@ __all__ = [
     "TopK",
     "as_scoring_models",
     "mean_probability",
+    "merge_screening_results",
     "model_features",
     "positive_column",
     "screen_space",

@@ -107,6 +107,7 @@ def screen_space(
     limit: int | None = None,
     progress: bool = True,
     describe_top: bool = True,
+    shard: tuple[int, int] = (0, 1),
 ) -> ScreeningResult:
     """Stream ``space`` through the cheap and expensive models and keep the ``top_k`` best.
 
@@ -125,6 +126,9 @@ def screen_space(
         limit: stop after this many rows (a prefix of the space; for benchmarks).
         progress: draw a rich progress bar.
         describe_top: add the numeric descriptors of the kept rows to the table.
+        shard: ``(i, n)`` screens only chunks ``i, i + n, i + 2n, ...`` (one of ``n``
+            workers); :func:`merge_screening_results` joins the ``n`` results into the one
+            a single worker would give.
 
     Raises:
         ValidationError: no model at all, a fraction outside (0, 1], top_k < 1.
@@ -140,21 +144,32 @@ def screen_space(
     names = [m.name for m in (*cheap_models, *expensive_models)]
     if len(set(names)) != len(names):
         raise ValidationError(f"model names must be distinct, got {', '.join(names)}")
+    shard_index, shard_count = shard
+    if not 0 <= shard_index < shard_count:
+        raise ValidationError(f"shard {shard_index} of {shard_count} does not exist")
     buffer = TopK(top_k + len(exclude))
     total = space.size if limit is None else min(limit, space.size)
+    n_global = 0  # rows of the space passed, this shard's or not
+    chunk_no = -1
     timing = {"enumerate": 0.0, "describe": 0.0, "cheap": 0.0, "expensive": 0.0, "top_k": 0.0}
     n_seen = n_stage2 = 0
     start = time.perf_counter()
     with _progress(progress) as bar:
         task = bar.add_task(f"screening {space.name}", total=total, rate="")
         chunks = space.chunks(chunk_size)
-        while n_seen < total:
+        while n_global < total:
             t0 = time.perf_counter()
             batch = next(chunks, None)
             if batch is None:
                 break
-            if n_seen + len(batch) > total:
-                batch = batch.take(slice(0, total - n_seen))
+            chunk_no += 1
+            if n_global + len(batch) > total:
+                batch = batch.take(slice(0, total - n_global))
+            offset = n_global
+            n_global += len(batch)
+            if chunk_no % shard_count != shard_index:
+                bar.update(task, advance=len(batch))
+                continue
             t1 = time.perf_counter()
             desc = describe_arrays(batch)
             t2 = time.perf_counter()
@@ -184,7 +199,7 @@ def screen_space(
             t4 = time.perf_counter()
             cols.update(
                 stage1_score=stage1[rows],
-                ordinal=n_seen + rows,
+                ordinal=offset + rows,
                 na=batch.na[rows],
                 m_index=batch.m_index[rows],
                 m_amount=batch.m_amount[rows],
@@ -253,3 +268,35 @@ def _result(
                 table[name] = values
     probabilities = {name.removeprefix("p_"): cols[name][keep] for name in names}
     return ScreeningResult(table, batch, probabilities, n_seen, n_stage2, seconds, timing)
+
+
+def merge_screening_results(results: Sequence[ScreeningResult], top_k: int) -> ScreeningResult:
+    """Join the results of the shards of one screen: the ``top_k`` best rows of all of them
+    by score (the same rows one worker keeps; rows of equal score may come in another order)."""
+    if not results:
+        raise ValidationError("no screening results to merge")
+    table = pd.concat([r.table for r in results], ignore_index=True)
+    batch = concat_batches(
+        [r.batch for r in results],
+        results[0].batch.m_ions,
+        max(r.batch.m_index.shape[1] for r in results),
+    )
+    order = np.argsort(-table["score"].to_numpy(), kind="stable")[:top_k]
+    table = table.iloc[order].reset_index(drop=True)
+    batch = batch.take(order)
+    probabilities = {
+        name: np.concatenate([r.probabilities[name] for r in results])[order]
+        for name in results[0].probabilities
+    }
+    stages = {
+        k: sum(r.stage_seconds.get(k, 0.0) for r in results) for k in results[0].stage_seconds
+    }
+    return ScreeningResult(
+        table,
+        batch,
+        probabilities,
+        sum(r.n_screened for r in results),
+        sum(r.n_stage2 for r in results),
+        max(r.seconds for r in results),
+        stages,
+    )
