@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -54,6 +56,46 @@ CONFIGS: dict[str, tuple[str, str, list[str], str]] = {
 }  # fmt: skip
 
 
+def baybe_campaign(pool, seed_rows, settings: CampaignSettings) -> tuple[int, float]:
+    """(hits among the proposals, seconds) of one campaign with BayBE's default recommender.
+
+    One discrete parameter whose labels are the formulas and whose computational
+    representation is the 19 engine descriptors; Ehull(1000 K) is a minimised target;
+    measured compositions are never recommended again.
+    """
+    import pandas as pd
+    from baybe import Campaign
+    from baybe.parameters import CustomDiscreteParameter
+    from baybe.searchspace import SearchSpace
+    from baybe.targets import NumericalTarget
+
+    from loop.descriptors import NUMERIC_DESCRIPTORS
+
+    labels = [str(f) for f in pool.formulas]
+    data = pool.descriptors[list(NUMERIC_DESCRIPTORS)].set_axis(labels).astype(float)
+    parameter = CustomDiscreteParameter(name="composition", data=data)
+    campaign = Campaign(
+        searchspace=SearchSpace.from_product([parameter]),
+        objective=NumericalTarget(name="ehull", minimize=True).to_objective(),
+        allow_recommending_already_measured=False,
+    )
+    row_of = {f: i for i, f in enumerate(labels)}
+    start = time.perf_counter()
+    seed = pd.DataFrame({"composition": [labels[i] for i in seed_rows],
+                         "ehull": pool.ehull_mev[seed_rows]})  # fmt: skip
+    campaign.add_measurements(seed)
+    n_labelled, hits = len(seed_rows), 0
+    while n_labelled < settings.budget:
+        size = min(settings.batch_size, settings.budget - n_labelled)
+        rec = campaign.recommend(batch_size=size)
+        rows = [row_of[f] for f in rec["composition"]]
+        hits += int(pool.labels[rows].sum())
+        rec["ehull"] = pool.ehull_mev[rows]
+        campaign.add_measurements(rec)
+        n_labelled += size
+    return hits, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=10)
@@ -63,6 +105,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--data", type=Path, default=DFT)
+    parser.add_argument(
+        "--peer-repeats",
+        type=int,
+        default=0,
+        help="campaigns with BayBE's default recommender (needs the 'peer' extra)",
+    )
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
 
@@ -93,6 +141,33 @@ def main() -> None:
                 f"{stats['seconds_per_campaign']:.1f} |"
             )
         print(f"{name}: {json.dumps(out['enhancement'])} ({time.perf_counter() - start:.0f} s)")
+
+    peer_text = "BayBE peer: not run (pass --peer-repeats N with the `peer` extra installed)."
+    if args.peer_repeats > 0:
+        import baybe
+
+        from loop.simulation import seed_sets
+
+        seeds = seed_sets(len(pool), args.seed_size, args.peer_repeats, args.seed)
+        runs = [baybe_campaign(pool, s, settings) for s in seeds]
+        hits = np.array([h for h, _ in runs], dtype=float)
+        ef = hits.mean() / (settings.n_proposed * pool.accessible_fraction)
+        ours = {
+            cfg: np.mean(out["strategies"]["exploit"]["hits_per_repeat"][: args.peer_repeats])
+            / (settings.n_proposed * pool.accessible_fraction)
+            for cfg, out in results.items()
+            if "exploit" in out["strategies"]
+        }
+        ours_text = ", ".join(f"`{k}` exploit {v:.2f}" for k, v in ours.items())
+        peer_text = (
+            f"BayBE {baybe.__version__} default recommender (Ehull minimised, the 19 engine "
+            f"descriptors as one custom parameter, measured compositions excluded), same first "
+            f"{args.peer_repeats} seed sets: hits {hits.mean():.1f} +- "
+            f"{hits.std(ddof=1) if len(hits) > 1 else 0.0:.1f}, enhancement {ef:.2f}, "
+            f"{np.mean([t for _, t in runs]):.0f} s per campaign; ours on the same seed sets: "
+            f"{ours_text}."
+        )
+        print(peer_text)
 
     best_name, best_strategy, best = max(
         (
@@ -125,11 +200,16 @@ random included. Enhancement = hits among the proposals / ({n} x accessible frac
 Best: `{best_strategy}` with `{best_name}`, enhancement {best:.2f}: {verdict} the goal
 {GOAL} (random measured beside it in the same run).
 
+{peer_text}
+
 {figure_lines}
 """
     print(body)
     if not args.no_report:
-        command = f"python benchmarks/backtest.py --repeats {args.repeats} --configs {args.configs}"
+        command = (
+            f"python benchmarks/backtest.py --repeats {args.repeats} --configs {args.configs}"
+            + (f" --peer-repeats {args.peer_repeats}" if args.peer_repeats else "")
+        )
         path = write_section(
             "backtest", "Campaign backtest: enhancement per strategy", command, body
         )
