@@ -192,12 +192,14 @@ def simulate(
         None, "--data", help="Folder of the DFT data set (train.csv, test.csv)."
     ),
     surrogate: str = typer.Option(
-        "rf",
-        help="Surrogate: rf (default), rf-balanced, et, rf+et, gnb, logistic (labels); "
-        "et-ehull, rf-ehull, gp-ehull, et+gp-ehull (revealed Ehull).",
+        "et+gp-ehull",
+        help="Surrogate: et+gp-ehull (default: extra trees + Gaussian process on the revealed "
+        "Ehull, the best measured), et-ehull, rf-ehull, gp-ehull; rf, rf-balanced, et, rf+et, "
+        "gnb, logistic (labels only).",
     ),
     features: str = typer.Option(
-        "engine", help="Surrogate inputs: engine, dataset, elements, engine+elements."
+        "engine+elements",
+        help="Surrogate inputs: engine+elements (default), engine, dataset, elements.",
     ),
     kappa: float = typer.Option(1.0, help="UCB: weight of the committee spread."),
     tie_tolerance: float = typer.Option(
