@@ -280,7 +280,7 @@ def test_serve_creates_the_nightly_deployment(lab, prefect_api: str) -> None:
         async with get_client() as client:
             for _ in range(180):
                 found = {d.name: d for d in await client.read_deployments()}
-                if "nightly-round" in found and proc.poll() is None:
+                if {"nightly-round", "ingest-outcomes"} <= found.keys() and proc.poll() is None:
                     return found
                 if proc.poll() is not None:
                     return {}
