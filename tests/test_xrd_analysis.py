@@ -246,7 +246,7 @@ def test_readers_of_text_formats_agree(tmp_path: Path) -> None:
     np.testing.assert_allclose(ras["int"], y)
 
 
-def test_reader_errors(tmp_path: Path) -> None:
+def test_reader_rejects_bad_files(tmp_path: Path) -> None:
     x, y = _small_pattern()
     with pytest.raises(DataMissingError, match="does not exist"):
         read_pattern(tmp_path / "missing.xy")
