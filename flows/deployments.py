@@ -7,7 +7,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from loop.config import NasiconConfig
+from loop.settings import NasiconConfig
 from loop.training import RetrainSettings
 
 log = logging.getLogger(__name__)

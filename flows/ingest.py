@@ -13,7 +13,7 @@ from experiments.batch import record_batch
 from flows.retries import REGISTRY_RETRIES
 from flows.round import closed_loop_round
 from flows.runners import RunnerChoice
-from loop.config import NasiconConfig
+from loop.settings import NasiconConfig
 from loop.training import RetrainSettings
 from registry import Registry
 

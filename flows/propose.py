@@ -11,8 +11,8 @@ from prefect import flow, task
 
 from flows import steps
 from flows.retries import REGISTRY_RETRIES
-from loop.config import NasiconConfig
 from loop.screening import ScreeningResult, merge_screening_results, screen_space
+from loop.settings import NasiconConfig
 from registry import Registry
 
 log = logging.getLogger(__name__)

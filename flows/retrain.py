@@ -12,9 +12,9 @@ from prefect import flow, task
 
 from flows import steps
 from flows.retries import REGISTRY_RETRIES
-from loop.config import NasiconConfig
 from loop.evaluation.cv import CVResult
 from loop.models.zoo import get_spec
+from loop.settings import NasiconConfig
 from loop.training import (
     RetrainSettings,
     TrainingSet,

@@ -22,7 +22,7 @@ from flows.propose import propose_flow
 from flows.retrain import retrain_flow
 from flows.retries import REGISTRY_RETRIES
 from flows.runners import RunnerChoice
-from loop.config import NasiconConfig
+from loop.settings import NasiconConfig
 from loop.training import RetrainSettings
 from registry import Registry
 

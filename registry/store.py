@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session
 
 from loop.chemistry import parse_nasicon
-from loop.config import NasiconConfig
+from loop.settings import NasiconConfig
 from registry import compositions, computed, migrations, model_runs, outcomes, rounds
 from registry import proposals as queue_ops
 from registry.engine import display_url, is_sqlite, make_engine, parse_url, write_engine

@@ -140,7 +140,7 @@ class CLIResult:
 
 def invoke(args: list[str], cwd: Path | None = None) -> CLIResult:
     """Run the CLI in-process; a NasiconError becomes exit 2 and its ``error:`` line."""
-    from loop.cli.main import app
+    from nasicon.cli.main import app
 
     old = Path.cwd()
     if cwd is not None:

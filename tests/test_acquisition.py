@@ -187,7 +187,7 @@ def registry_env(tmp_path_factory, dft_data_dir):
     from typer.testing import CliRunner
 
     from experiments.importers.dft import import_dft
-    from loop.cli.main import app
+    from nasicon.cli.main import app
     from registry import Registry
 
     folder = tmp_path_factory.mktemp("propose")
@@ -214,7 +214,7 @@ def registry_env(tmp_path_factory, dft_data_dir):
 def propose_cli(registry_env, *args: str):
     from typer.testing import CliRunner
 
-    from loop.cli.main import app
+    from nasicon.cli.main import app
 
     db, env, _ = registry_env
     return CliRunner().invoke(app, ["--db", db, "propose", "--quiet", *args], env=env)

@@ -173,8 +173,8 @@ def test_round_killed_after_retrain_runs_again_without_duplicates(lab) -> None:
 def test_dask_cluster_gives_the_local_results(lab) -> None:
     from flows.retrain import retrain_flow
     from flows.runners import RunnerChoice
-    from loop.config import load_config
     from loop.training import RetrainSettings
+    from nasicon.settings import load_config
 
     cfg = load_config(lab[0] / "nasicon.toml")
     settings = RetrainSettings(

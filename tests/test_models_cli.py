@@ -18,8 +18,8 @@ import pytest
 from typer.testing import CliRunner
 
 from experiments.importers.dft import import_dft
-from loop.cli.main import app
 from loop.errors import NasiconError
+from nasicon.cli.main import app
 from registry import Registry
 
 NASICON = str(Path(sys.executable).with_name("nasicon"))

@@ -9,12 +9,12 @@ import pytest
 
 from experiments.importers.dft import import_dft
 from flows import steps
-from loop.config import NasiconConfig
 from loop.errors import ValidationError
 from loop.evaluation import TrainingDataError, select_champion
 from loop.evaluation.cv import fit_estimator
 from loop.models import MODELS
 from loop.models.artifacts import load_artifact
+from loop.settings import NasiconConfig
 from loop.training import (
     LEADERBOARD_KEYS,
     RetrainSettings,

@@ -212,7 +212,7 @@ def test_unknown_names_and_missing_data(pool, tmp_path: Path) -> None:
 def test_cli_simulate_json_and_figure(dft_data_dir: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from loop.cli.main import app
+    from nasicon.cli.main import app
 
     figure = tmp_path / "curves.png"
     result = CliRunner().invoke(
@@ -261,7 +261,7 @@ def test_cli_simulate_bad_input_exits_2(args: list[str], message: str) -> None:
 def test_cli_simulate_bad_options(dft_data_dir: Path, args: list[str], message: str) -> None:
     from typer.testing import CliRunner
 
-    from loop.cli.main import app
+    from nasicon.cli.main import app
 
     result = CliRunner().invoke(app, ["simulate", "--quiet", "--data", str(dft_data_dir), *args])
     assert isinstance(result.exception, ValidationError)

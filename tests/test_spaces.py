@@ -75,7 +75,7 @@ def test_builtin_spaces_are_listed_and_load() -> None:
 def test_default_proposal_space_is_sodium_rich_and_holds_the_papers_samples(
     literature_csv: Path,
 ) -> None:
-    from loop.config import NasiconConfig
+    from loop.settings import NasiconConfig
 
     space = load_space(NasiconConfig().proposals.space)
     assert space.name == "nzsp-sodium-rich"
@@ -353,7 +353,7 @@ def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 def invoke(*args: str):
     from typer.testing import CliRunner
 
-    from loop.cli.main import app
+    from nasicon.cli.main import app
 
     return CliRunner().invoke(app, list(args), catch_exceptions=True)
 

@@ -2,7 +2,7 @@
 -> champion -> fitted models; then artifacts, figures and model-run rows for the registry.
 
 The registry glue (read the training frame, write model runs in one transaction) lives in
-the caller (``loop.cli.model_commands`` or a Prefect flow), since ``loop`` imports no
+the caller (``nasicon.cli.model_commands`` or a Prefect flow), since ``loop`` imports no
 registry code.
 """
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import typer
 
-from loop.config import NasiconConfig, load_config
+from loop.settings import NasiconConfig
+from nasicon.settings import load_config
 
 
 @dataclass

@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from loop.cli.context import state
-from loop.config import NasiconConfig
 from loop.errors import DataMissingError, ValidationError
+from loop.settings import NasiconConfig
+from nasicon.cli.context import state
 
 log = logging.getLogger(__name__)
 console = Console(soft_wrap=True)

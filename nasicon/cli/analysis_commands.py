@@ -17,9 +17,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from loop.cli.output import fit_parameter_table
-from loop.config import load_config
 from loop.errors import ValidationError
+from nasicon.cli.output import fit_parameter_table
+from nasicon.settings import load_config
 
 T = TypeVar("T")
 

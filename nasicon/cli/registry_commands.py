@@ -35,10 +35,10 @@ from experiments.records import (
     with_raw_file,
 )
 from experiments.training_data import training_frame
-from loop.cli.context import state
-from loop.cli.output import fit_parameter_table, write_csv_atomically
-from loop.config import NasiconConfig
 from loop.errors import NasiconError, ValidationError
+from loop.settings import NasiconConfig
+from nasicon.cli.context import state
+from nasicon.cli.output import fit_parameter_table, write_csv_atomically
 from registry import ProposalRecord, ProposalStatus, RecordErrors, Registry, migrations
 from registry.engine import display_url
 

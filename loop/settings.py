@@ -1,24 +1,14 @@
-"""Typed configuration, loaded from a TOML file with environment overrides.
+"""Typed settings of one installation: the sections of ``nasicon.toml`` and their defaults.
 
-Precedence (highest first): explicit arguments (CLI options) > environment variables
-``NASICON_<SECTION>__<KEY>`` (e.g. ``NASICON_XRD__IMPURITY_THRESHOLD=0.03``; a few have
-short aliases such as ``NASICON_DB``) > the TOML file (``--config``, ``NASICON_CONFIG`` or
-``./nasicon.toml``) > the defaults below.
+Pure data: nothing here reads a file or the environment. :mod:`nasicon.settings` loads them
+(TOML file + environment overrides) and hands the validated object down to the layers below.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import tomllib
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from loop.errors import ConfigError
-
-log = logging.getLogger(__name__)
+from pydantic import BaseModel, ConfigDict, Field
 
 #: Default locations of the shared data, relative to the working directory.
 DEFAULT_DFT_DATA = Path("../shared/data/nasicon_dft")
@@ -112,64 +102,3 @@ class NasiconConfig(_Section):
     models: ModelConfig = ModelConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     proposals: ProposalConfig = ProposalConfig()
-
-
-#: Short environment aliases for the settings people change most.
-ENV_ALIASES: dict[str, tuple[str, str]] = {
-    "NASICON_DB": ("database", "url"),
-    "NASICON_DFT_DATA": ("data", "dft_path"),
-    "NASICON_LITERATURE_DATA": ("data", "literature_path"),
-    "NASICON_RAW_STORE": ("data", "raw_store"),
-}
-
-
-def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for key, value in environ.items():
-        if key in ENV_ALIASES:
-            section, field = ENV_ALIASES[key]
-        elif key.startswith("NASICON_") and "__" in key:
-            section, _, field = key[len("NASICON_") :].lower().partition("__")
-        else:
-            continue
-        out.setdefault(section, {})[field] = value
-    return out
-
-
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
-def load_config(
-    path: str | Path | None = None, environ: dict[str, str] | None = None
-) -> NasiconConfig:
-    """Load settings from ``path`` (or ``$NASICON_CONFIG`` / ``./nasicon.toml``) plus env.
-
-    Raises:
-        ConfigError: the file is unreadable, not TOML, or holds an invalid value.
-    """
-    environ = dict(os.environ if environ is None else environ)
-    explicit = path is not None or "NASICON_CONFIG" in environ
-    cfg_path = Path(path or environ.get("NASICON_CONFIG", "nasicon.toml"))
-    raw: dict[str, Any] = {}
-    if cfg_path.is_file():
-        try:
-            raw = tomllib.loads(cfg_path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(f"cannot read config file {cfg_path}: {exc}") from exc
-        log.info("configuration read from %s", cfg_path)
-    elif explicit:
-        raise ConfigError(f"config file {cfg_path} does not exist")
-    raw = _merge(raw, _env_overrides(environ))
-    try:
-        return NasiconConfig.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid configuration value {where}: {first['msg']}") from exc

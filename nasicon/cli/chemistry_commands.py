@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.table import Table
 
 from loop.chemistry import parse_nasicon
-from loop.cli.output import write_csv_atomically
 from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
 from loop.errors import CompositionError, DataMissingError, ValidationError
+from nasicon.cli.output import write_csv_atomically
 
 console = Console()
 

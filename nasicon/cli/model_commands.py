@@ -30,12 +30,12 @@ from rich.table import Table
 from threadpoolctl import threadpool_limits
 
 from flows.steps import default_round, retrain_registry, round_text, runs_of_round
-from loop.cli.context import state
 from loop.descriptors import describe_formulas
 from loop.errors import CompositionError, ValidationError
 from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
 from loop.models.artifacts import file_sha256, load_artifact
 from loop.training import RetrainResult, RetrainSettings
+from nasicon.cli.context import state
 from registry import ModelRunRecord, Registry
 
 console = Console(soft_wrap=True)

@@ -19,7 +19,6 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.steps import run_propose
-from loop.cli.context import state
 from loop.errors import DataMissingError, ValidationError
 from loop.spaces import (
     DesignSpace,
@@ -29,6 +28,7 @@ from loop.spaces import (
     literature_formulas,
     load_space,
 )
+from nasicon.cli.context import state
 
 # the acquisition, screening and simulation packages import scikit-learn: they are imported
 # inside the commands that use them, so that other commands start fast

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import typer
 
-from loop.cli import (
+from loop.errors import NasiconError
+from nasicon.cli import (
     analysis_commands,
     chemistry_commands,
     design_commands,
@@ -21,8 +22,7 @@ from loop.cli import (
     model_commands,
     registry_commands,
 )
-from loop.cli.context import CLIState
-from loop.errors import NasiconError
+from nasicon.cli.context import CLIState
 
 app = typer.Typer(
     name="nasicon",

@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from loop.cli.context import state
 from loop.descriptors import COMPOSITION_DESCRIPTORS, DATASET_COLUMNS, describe_formulas
 from loop.discovery import (
     PUBLISHED_DATASET_FORMULAS,
@@ -29,6 +28,7 @@ from loop.discovery import (
 )
 from loop.discovery.search import SIS_MODES, SIS_TARGETS
 from loop.errors import DataMissingError, ValidationError
+from nasicon.cli.context import state
 
 SPLITS = ("paper", "random")
 FEATURE_SETS = ("engine", "dataset")
