@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.report import write_section  # noqa: E402
+from benchmarks.report import write_section
 
 GOAL_RATIO = 2.0
 BIN = Path(sys.executable).parent
