@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cli_runner import run_cli
 from conftest import temporary_postgres_database
-from typer.testing import CliRunner
 
-from loop.errors import NasiconError
 from registry import Registry
 from registry.migrations import upgrade
 
@@ -129,33 +128,20 @@ def row_counts(url: str) -> dict[str, int]:
 
 
 class CLIResult:
-    """Outcome of an in-process CLI call, the way ``nasicon`` would report it."""
+    """Outcome of an in-process CLI call through the real entry point."""
 
-    def __init__(self, code: int, output: str, error: str | None, exception: BaseException | None):
+    def __init__(self, code: int, output: str, error: str | None):
         self.code = code
         self.output = output
         self.error = error
-        self.exception = exception
 
 
 def invoke(args: list[str], cwd: Path | None = None) -> CLIResult:
-    """Run the CLI in-process; a NasiconError becomes exit 2 and its ``error:`` line."""
-    from nasicon.cli.main import app
-
-    old = Path.cwd()
-    if cwd is not None:
-        os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(app, args, standalone_mode=False, catch_exceptions=True)
-    finally:
-        os.chdir(old)
-    exc = result.exception
-    if isinstance(exc, NasiconError):
-        return CLIResult(2, result.output, f"error: {exc}", exc)
-    if exc is not None and not isinstance(exc, SystemExit):
-        raise exc
-    code = result.exit_code if exc is None else (exc.code or 0)
-    return CLIResult(int(code or 0), result.output, None, exc)
+    """Run ``nasicon ARGS`` in-process through :func:`nasicon.cli.main.run`; ``error`` is
+    what it wrote to stderr when it failed (the CLI's own ``error: ...`` line)."""
+    run = run_cli(args, cwd=cwd)
+    error = run.stderr.strip() if run.code != 0 else None
+    return CLIResult(run.code, run.stdout, error)
 
 
 def run_nasicon(

@@ -48,15 +48,19 @@ def lab(tmp_path: Path) -> str:
 
 
 def refused(url: str, args: list[str], *needles: str) -> str:
-    """Run a command that must be refused: exit 2, one line naming the problem, nothing written."""
+    """Run a command that must be refused: exit 2, one ``error:`` line naming the problem (after
+    the list of bad rows, for a batch), nothing written."""
     before = row_counts(url)
     result = invoke(["--db", url, *args])
     assert result.code == 2, result.output
-    assert "\n" not in result.error
+    lines = result.error.splitlines()
+    assert [ln for ln in lines if ln.startswith("error: ")] == [lines[-1]], result.error
+    if len(lines) > 1:  # a batch lists its bad rows first, one per line
+        assert all(ln.startswith("line ") for ln in lines[:-1]), result.error
     for needle in needles:
         assert needle in result.error, result.error
     assert row_counts(url) == before
-    return result.error
+    return lines[-1]
 
 
 # -- bad input: each case of the issue --

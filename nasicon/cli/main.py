@@ -65,10 +65,14 @@ def _main(
     )
 
 
-def run() -> None:
-    """Entry point that turns domain errors into one line and exit code 2."""
+def run(argv: list[str] | None = None) -> None:
+    """Entry point that turns domain errors into one line and exit code 2.
+
+    Args:
+        argv: the arguments after the program name (default ``sys.argv[1:]``).
+    """
     try:
-        rc = app(standalone_mode=False)
+        rc = app(args=argv, prog_name="nasicon", standalone_mode=False)
     except NasiconError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(2)
