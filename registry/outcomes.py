@@ -33,29 +33,18 @@ from registry.snapshots import (
     frozen_mapping,
 )
 from registry.tables import (
+    OUTCOME_TABLES,
     CampaignRow,
     CompositionRow,
-    ConductivityRow,
     SampleRow,
     SynthesisRow,
     XRDRow,
+    value_columns,
 )
 from registry.types import utcnow
 
 DEFAULT_CAMPAIGN = "default"
-TABLES: dict[str, type] = {
-    "synthesis": SynthesisRow,
-    "xrd": XRDRow,
-    "conductivity": ConductivityRow,
-}
-META_COLUMNS = frozenset(
-    {"id", "sample_pk", "supersedes_id", "is_retraction", "reason", "recorded_by", "recorded_at"}
-)
-
-
-def value_columns(kind: OutcomeKind) -> tuple[str, ...]:
-    """The value columns of an outcome kind (everything but ids and correction fields)."""
-    return tuple(c.name for c in TABLES[kind].__table__.columns if c.name not in META_COLUMNS)
+TABLES: dict[str, type] = OUTCOME_TABLES
 
 
 def same_value(a: Any, b: Any) -> bool:
