@@ -101,7 +101,7 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registr
     if request.param == "sqlite":
         reg.init_schema()
     else:
-        reg.ensure_campaign("default")  # what init_schema adds to the migrated schema
+        reg.run(lambda uow: uow.campaigns.ensure("default"))  # what init_schema adds
     yield reg
     reg.close()
 
