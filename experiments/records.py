@@ -584,10 +584,12 @@ def store_records(
     """
     opts = options or StoreOptions()
     writes = [r.to_write(opts.source, opts.citation) for r in records]
-    return registry.write_outcomes(
-        writes,
-        recorded_by=recorded_by,
-        skip_identical=opts.skip_identical,
-        create_campaigns=opts.create_campaigns,
-        dry_run=dry_run,
+    return registry.run(
+        lambda uow: uow.outcomes.write(
+            writes,
+            recorded_by=recorded_by,
+            skip_identical=opts.skip_identical,
+            create_campaigns=opts.create_campaigns,
+            dry_run=dry_run,
+        )
     )

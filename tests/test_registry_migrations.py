@@ -96,7 +96,7 @@ def test_optuna_and_the_registry_share_a_database(any_url: str) -> None:
     upgrade(any_url)  # the registry's migration leaves optuna's tables and version alone
     reg = Registry.from_url(any_url)
     reg.init_schema()
-    assert reg.ensure_composition("Na3Zr2Si2PO12") > 0
+    assert reg.run(lambda uow: uow.compositions.ensure("Na3Zr2Si2PO12")) > 0
     reg.close()
     after = optuna.load_study(study_name="before", storage=optuna.storages.RDBStorage(any_url))
     assert len(after.trials) == 2
