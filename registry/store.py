@@ -272,8 +272,8 @@ class Registry:
         """One transaction over the repositories: commits at the end, rolls back on any error.
 
         Args:
-            write: False opens a read-only unit (one consistent snapshot; the database
-                refuses writes in it).
+            write: False opens a read-only unit: one consistent snapshot, and the database
+                refuses writes in it (with an engine from :func:`registry.engine.make_engine`).
 
         The transaction starts (and for SQLite writes takes the write lock) before the
         block runs; a busy database is retried with backoff at that point. Database

@@ -149,12 +149,8 @@ class RawFileColumns(RegistryModel):
 
 
 class AuditColumns(RegistryModel):
-    """The correction trail every outcome row carries (see the module docstring).
-
-    ``supersedes_id`` refers to a row of the same table; :func:`superseding` declares that
-    foreign key per table. :meth:`checks` gives the table's check constraints, the shared
-    one first.
-    """
+    """The correction trail of every outcome row (see the module docstring). ``supersedes_id``
+    names a row of the same table: :func:`superseding` declares that foreign key per table."""
 
     supersedes_id: int | None = Field(default=None, unique=True)
     is_retraction: bool = False

@@ -279,6 +279,9 @@ def test_a_read_only_unit_of_work_refuses_to_write(registry: Registry) -> None:
             uow.campaigns.ensure("sneaky")
     with pytest.raises(RegistryError, match="read-only unit of work"):
         registry.run(lambda uow: uow.rounds.start(1), write=False)
+    with pytest.raises(RegistryError, match="needs a writable unit of work"):
+        with registry.unit_of_work(write=False) as uow:
+            uow.proposals.find()  # would return lapsed claims to the queue: always refused
     with registry.unit_of_work() as uow:  # the pooled connection writes again afterwards
         uow.campaigns.ensure("fine")
     with registry.unit_of_work(write=False) as uow:

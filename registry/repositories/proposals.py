@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from loop.chemistry import parse_nasicon
 from loop.errors import CompositionError, ValidationError
-from registry.errors import NotFoundError, QueueTransitionError
+from registry.errors import NotFoundError, QueueTransitionError, RegistryError
 from registry.queue import OPEN, ProposalStatus, can_move, claim_expired, claim_expiry
 from registry.repositories.base import Repository
 from registry.snapshots import ProposalEvent, ProposalRecord, frozen_mapping
@@ -225,7 +225,17 @@ class ProposalRepository(Repository):
         return set(self.uow.compositions.formulas_by_id(ids).values())
 
     def expire_claims(self, now: datetime | None = None) -> list[int]:
-        """Return every lapsed claim to the queue; ids of the proposals released."""
+        """Return every lapsed claim to the queue; ids of the proposals released.
+
+        Raises:
+            RegistryError: the unit of work is read-only (so are all queue reads that return
+                lapsed claims first: ``find``, ``excluded_formulas``, ``add``, ``claim``, ...).
+        """
+        if not self.uow.writable:
+            raise RegistryError(
+                "reading the queue returns lapsed claims to it, so it needs a writable unit "
+                "of work (registry.unit_of_work(), not write=False)"
+            )
         now = now or utcnow()
         rows = self.session.execute(
             sa.select(ProposalRow)
