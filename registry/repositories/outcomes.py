@@ -88,9 +88,8 @@ class OutcomeRepository(Repository):
             if since is not None:
                 stmt = stmt.where(table.recorded_at > since)
             columns = value_columns(kind)
-            for row, succ_id, succ_retracts, sample_id, campaign, formula in self.session.execute(
-                stmt
-            ):
+            rows = self.session.execute(stmt)
+            for row, succ_id, succ_retracts, sample_id, campaign, formula in rows:
                 out.append(
                     OutcomeSnapshot(
                         kind=kind, id=row.id, sample_pk=row.sample_pk, sample_id=sample_id,
