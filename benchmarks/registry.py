@@ -46,9 +46,9 @@ while not Path(start).exists():
     time.sleep(0.001)
 t0 = time.perf_counter()
 for i in range(n):
-    reg.write_outcomes([OutcomeWrite("conductivity", f"S{i % 10}", {
-        "sigma_total_s_cm": 1e-3, "temperature_k": 298.15, "notes": f"{tag}-{i}"})],
-        recorded_by=tag)
+    writes = [OutcomeWrite("conductivity", f"S{i % 10}", {
+        "sigma_total_s_cm": 1e-3, "temperature_k": 298.15, "notes": f"{tag}-{i}"})]
+    reg.run(lambda uow: uow.outcomes.write(writes, recorded_by=tag))
 print(json.dumps({"seconds": time.perf_counter() - t0, "retries": reg.retries}))
 """
 
@@ -82,9 +82,8 @@ def bench_import(dft: Path, tmp: Path) -> dict[str, float]:
 def bench_single_writes(n: int, tmp: Path, chunk: int = 100) -> dict[str, float]:
     """Both routes alternate in chunks, so disk noise on a shared machine hits both alike."""
     reg = _fresh_registry(f"sqlite:///{tmp / 'writes.db'}")
-    reg.write_outcomes(
-        [OutcomeWrite("synthesis", "S0", {"succeeded": True}, formula=NZSP)], recorded_by="b"
-    )
+    first = [OutcomeWrite("synthesis", "S0", {"succeeded": True}, formula=NZSP)]
+    reg.run(lambda uow: uow.outcomes.write(first, recorded_by="b"))
     con = sqlite3.connect(tmp / "plain.db", isolation_level=None)
     for pragma in ("journal_mode = WAL", "synchronous = FULL", "foreign_keys = ON"):
         con.execute(f"PRAGMA {pragma}")
@@ -96,7 +95,8 @@ def bench_single_writes(n: int, tmp: Path, chunk: int = 100) -> dict[str, float]
         t0 = time.perf_counter()
         for i in range(start, min(n, start + chunk)):
             values = {"sigma_total_s_cm": 1e-3, "temperature_k": 298.15, "notes": str(i)}
-            reg.write_outcomes([OutcomeWrite("conductivity", "S0", values)], recorded_by="bench")
+            one = [OutcomeWrite("conductivity", "S0", values)]
+            reg.run(lambda uow, one=one: uow.outcomes.write(one, recorded_by="bench"))
         ours += time.perf_counter() - t0
         t0 = time.perf_counter()
         for i in range(start, min(n, start + chunk)):
@@ -114,10 +114,9 @@ def bench_single_writes(n: int, tmp: Path, chunk: int = 100) -> dict[str, float]
 
 def bench_concurrent(url: str, n: int, tmp: Path) -> dict[str, float]:
     reg = _fresh_registry(url)
-    reg.write_outcomes(
-        [OutcomeWrite("synthesis", f"S{j}", {"succeeded": True}, formula=NZSP) for j in range(10)],
-        recorded_by="bench",
-    )
+    samples = [OutcomeWrite("synthesis", f"S{j}", {"succeeded": True}, formula=NZSP)
+               for j in range(10)]
+    reg.run(lambda uow: uow.outcomes.write(samples, recorded_by="bench"))
     reg.close()
     start = tmp / f"go-{uuid.uuid4().hex[:6]}"
     procs = [

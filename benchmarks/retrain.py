@@ -72,7 +72,8 @@ def main() -> None:
             raise SystemExit(f"retrain failed:\n{proc.stderr}")
         doc = json.loads(proc.stdout)
         with Registry.from_url(url) as registry:
-            runs = {r.algorithm: r for r in registry.model_runs()}
+            stored = registry.run(lambda uow: uow.model_runs.find(), write=False)
+            runs = {r.algorithm: r for r in stored}
     load_after = os.getloadavg()
 
     # peers in the same run, same folds

@@ -1,21 +1,27 @@
 """Batch CSV of bench outcomes: parse, validate every row, store all rows in one transaction.
 
-Required columns: ``sample_id``, ``formula``. Optional columns, by record (a row may
-fill any of the three groups; a row must fill at least one):
+Columns are derived from the outcome tables (:mod:`registry.tables`), not listed here:
 
-* campaign: ``campaign`` (default: the sample's campaign, or 'default' for a new one),
-  ``proposal_id`` (the queue entry the sample answers; found automatically otherwise).
-* synthesis (creates the sample): ``succeeded`` (true/false, 1/0, yes/no; required for
-  the group), ``precursors``, ``calcination_c``, ``calcination_h``, ``sintering_c``,
-  ``sintering_h``, ``atmosphere``, ``operator``, ``date`` (YYYY-MM-DD),
-  ``synthesis_notes``.
-* XRD: ``phase_pure`` and/or ``phases`` (``NASICON=0.97;ZrO2=0.03`` or
-  ``NASICON;ZrO2``), ``space_group``, ``a_A``, ``b_A``, ``c_A``, ``alpha_deg``,
-  ``beta_deg``, ``gamma_deg``, ``rwp``, ``xrd_notes``.
-* conductivity: ``sigma_total``, ``sigma_bulk``, ``sigma_gb``, ``sigma_unit`` (S/cm or
-  mS/cm, required with any sigma), ``temperature_c`` or ``temperature_k`` (default
-  25 C), ``ea_ev``, ``relative_density`` (fraction) or ``relative_density_pct``,
-  ``ccd_mA_cm2``, ``conductivity_notes``.
+* ``sample_id`` and ``formula`` (required); ``campaign`` (default: the sample's
+  campaign, or 'default' for a new one); ``proposal_id`` in a synthesis row (the queue
+  entry the sample answers; found automatically otherwise).
+* every value column of the synthesis, XRD and conductivity tables that people type (not
+  the raw-file columns the analyses fill, not the computed impurity fraction), under its
+  own name and in its stored unit: ``succeeded``, ``calcination_temperature_k``,
+  ``phase_pure``, ``phases``, ``sigma_total_s_cm``, ``temperature_k``, ...; a column
+  several tables have is prefixed with its kind (``synthesis_notes``, ``xrd_notes``,
+  ``conductivity_notes``).
+* or as the bench types it (:data:`experiments.units.BENCH_INPUTS`): ``calcination_c``,
+  ``sintering_c``, ``temperature_c`` in degrees C; ``sigma_total``, ``sigma_bulk``,
+  ``sigma_gb`` in ``sigma_unit`` (S/cm or mS/cm, required with them);
+  ``relative_density_pct``; the short spellings ``calcination_h``, ``sintering_h``,
+  ``date``, ``a_A``, ``b_A``, ``c_A``, ``ccd_mA_cm2``. One value per column per row.
+
+:data:`COLUMNS` lists them all (an unknown column's error does too). A row fills the
+columns of one, two or three records (synthesis, XRD, conductivity) and at least one; a
+synthesis needs ``succeeded`` (true/false, 1/0, yes/no) and creates the sample; phases are
+``NASICON=0.97;ZrO2=0.03`` or ``NASICON;ZrO2``; dates YYYY-MM-DD; the measurement
+temperature defaults to 25 C.
 
 Unknown columns are refused (a misspelt column would silently lose data). Rows are
 reported by their line in the file (the header is line 1). Re-running a file whose
@@ -24,12 +30,15 @@ rows are already stored identically changes nothing (idempotent ingestion).
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -42,31 +51,50 @@ from experiments.records import (
     XRDRecord,
     store_records,
 )
+from experiments.units import BENCH_INPUTS, SIGMA
 from loop.errors import DataMissingError, NasiconError, ValidationError
 from registry import RecordErrors, Registry, WriteReport
+from registry.snapshots import OUTCOME_KINDS
+from registry.tables import RawFileColumns, column_type, value_columns
 
 log = logging.getLogger(__name__)
 
 REQUIRED = ("sample_id", "formula")
-SYNTHESIS_COLUMNS = (
-    "succeeded", "precursors", "calcination_c", "calcination_h", "sintering_c", "sintering_h",
-    "atmosphere", "operator", "date", "synthesis_notes",
-)  # fmt: skip
-XRD_COLUMNS = (
-    "phase_pure", "phases", "space_group", "a_A", "b_A", "c_A", "alpha_deg", "beta_deg",
-    "gamma_deg", "rwp", "xrd_notes",
-)  # fmt: skip
-CONDUCTIVITY_COLUMNS = (
-    "sigma_total", "sigma_bulk", "sigma_gb", "sigma_unit", "temperature_c", "temperature_k",
-    "ea_ev", "relative_density", "relative_density_pct", "ccd_mA_cm2", "conductivity_notes",
-)  # fmt: skip
+RECORDS: dict[str, Any] = {
+    "synthesis": SynthesisRecord,
+    "xrd": XRDRecord,
+    "conductivity": ConductivityRecord,
+}
+#: The unit column of the conductivities typed as ``sigma_total``, ... .
+SIGMA_UNIT = "sigma_unit"
+
+
+def typed_columns(kind: str) -> tuple[str, ...]:
+    """The value columns of ``kind`` people type: the record's fields, not the raw-file ones."""
+    fields = {f.name for f in dataclasses.fields(RECORDS[kind])}
+    return tuple(
+        c for c in value_columns(kind) if c in fields and c not in RawFileColumns.model_fields
+    )
+
+
+def _csv_columns(kind: str) -> dict[str, str]:
+    """CSV column -> record keyword of ``kind``'s columns, derived from the table."""
+    shared = {c for k in RECORDS if k != kind for c in typed_columns(k)}
+    own = typed_columns(kind)
+    out = {(f"{kind}_{c}" if c in shared else c): c for c in own}
+    out.update({name: name for name, (column, _) in BENCH_INPUTS.items() if column in own})
+    if any(BENCH_INPUTS[name][1] == SIGMA for name in out if name in BENCH_INPUTS):
+        out[SIGMA_UNIT] = SIGMA_UNIT
+    return out
+
+
+#: CSV columns of each record kind -> record keyword.
+KIND_COLUMNS: dict[str, dict[str, str]] = {kind: _csv_columns(kind) for kind in OUTCOME_KINDS}
 COLUMNS = (
     *REQUIRED,
     "campaign",
     "proposal_id",
-    *SYNTHESIS_COLUMNS,
-    *XRD_COLUMNS,
-    *CONDUCTIVITY_COLUMNS,
+    *(name for kind in OUTCOME_KINDS for name in KIND_COLUMNS[kind]),
 )
 
 
@@ -142,8 +170,22 @@ def _date(rec: dict[str, str], name: str) -> date | None:
         raise ValidationError(f"{name} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _any(rec: dict[str, str], columns: tuple[str, ...]) -> bool:
-    return any(_text(rec, c) is not None for c in columns)
+#: How a cell is read, by the Python type of the column it fills (phases are text).
+_READERS: dict[type, Callable[[dict[str, str], str], Any]] = {
+    bool: _flag, float: _number, int: _integer, date: _date, str: _text, list: _text,
+}  # fmt: skip
+
+
+def _cells(rec: dict[str, str], kind: str) -> dict[str, Any]:
+    """Record keyword -> value of the non-empty cells of ``kind``'s columns."""
+    out: dict[str, Any] = {}
+    for name, keyword in KIND_COLUMNS[kind].items():
+        column = BENCH_INPUTS.get(keyword, (keyword, ""))[0]
+        read = _text if keyword == SIGMA_UNIT else _READERS[column_type(kind, column)]
+        value = read(rec, name)
+        if value is not None:
+            out[keyword] = value
+    return out
 
 
 def row_records(
@@ -162,70 +204,35 @@ def row_records(
         raise ValidationError("formula is empty")
     campaign = _text(rec, "campaign")
     out: list[OutcomeRecord] = []
-    if _any(rec, SYNTHESIS_COLUMNS):
-        succeeded = _flag(rec, "succeeded")
+    synthesis = _cells(rec, "synthesis")
+    if synthesis:
+        succeeded = synthesis.pop("succeeded", None)
         if succeeded is None:
             raise ValidationError("synthesis columns are filled but 'succeeded' is empty")
+        proposal = _integer(rec, "proposal_id")
         out.append(
             SynthesisRecord.create(
-                sample,
-                formula,
-                succeeded,
-                campaign=campaign,
-                proposal_id=_integer(rec, "proposal_id"),
-                precursors=_text(rec, "precursors"),
-                calcination_c=_number(rec, "calcination_c"),
-                calcination_hours=_number(rec, "calcination_h"),
-                sintering_c=_number(rec, "sintering_c"),
-                sintering_hours=_number(rec, "sintering_h"),
-                atmosphere=_text(rec, "atmosphere"),
-                operator=_text(rec, "operator"),
-                synthesized_on=_date(rec, "date"),
-                notes=_text(rec, "synthesis_notes"),
+                sample, formula, succeeded, campaign=campaign, proposal_id=proposal, **synthesis
             )
         )
     elif _text(rec, "proposal_id") is not None:
         raise ValidationError("proposal_id belongs to a synthesis row ('succeeded' is empty)")
-    if _any(rec, XRD_COLUMNS):
+    xrd = _cells(rec, "xrd")
+    if xrd:
         out.append(
             XRDRecord.create(
-                sample,
-                phases=_text(rec, "phases"),
-                phase_pure=_flag(rec, "phase_pure"),
-                impurity_threshold=impurity_threshold,
-                campaign=campaign,
-                formula=formula,
-                space_group=_text(rec, "space_group"),
-                a_a=_number(rec, "a_A"),
-                b_a=_number(rec, "b_A"),
-                c_a=_number(rec, "c_A"),
-                alpha_deg=_number(rec, "alpha_deg"),
-                beta_deg=_number(rec, "beta_deg"),
-                gamma_deg=_number(rec, "gamma_deg"),
-                rwp=_number(rec, "rwp"),
-                notes=_text(rec, "xrd_notes"),
+                sample, impurity_threshold=impurity_threshold, campaign=campaign,
+                formula=formula, **xrd,
             )
-        )
-    if _any(rec, CONDUCTIVITY_COLUMNS):
-        unit = _text(rec, "sigma_unit")
-        if unit is None:
-            raise ValidationError("sigma_unit is empty (S/cm or mS/cm)")
+        )  # fmt: skip
+    conductivity = _cells(rec, "conductivity")
+    if conductivity:
+        unit = conductivity.pop(SIGMA_UNIT, None)
+        if unit is None and any(BENCH_INPUTS.get(k, ("", ""))[1] == SIGMA for k in conductivity):
+            raise ValidationError(f"{SIGMA_UNIT} is empty (S/cm or mS/cm)")
         out.append(
             ConductivityRecord.create(
-                sample,
-                sigma_total=_number(rec, "sigma_total"),
-                sigma_bulk=_number(rec, "sigma_bulk"),
-                sigma_gb=_number(rec, "sigma_gb"),
-                unit=unit,
-                temperature_c=_number(rec, "temperature_c"),
-                temperature_k=_number(rec, "temperature_k"),
-                relative_density=_number(rec, "relative_density"),
-                relative_density_pct=_number(rec, "relative_density_pct"),
-                ea_ev=_number(rec, "ea_ev"),
-                ccd_ma_cm2=_number(rec, "ccd_mA_cm2"),
-                campaign=campaign,
-                formula=formula,
-                notes=_text(rec, "conductivity_notes"),
+                sample, unit=unit or "S/cm", campaign=campaign, formula=formula, **conductivity
             )
         )
     if not out:

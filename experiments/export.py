@@ -54,12 +54,11 @@ def outcomes_frame(
     K, conductivities S/cm, ...; XRD phases as ``NAME=fraction;...``) and its
     correction trail (supersedes, superseded_by, reason, who, when).
     """
-    snaps: list[OutcomeSnapshot] = registry.outcomes(include_history=include_history)
-    labels = sample_labels(
-        registry.outcomes(kinds=("synthesis", "xrd")) if include_history else snaps,
-        impurity_threshold,
-    )
-    comps = registry.compositions_by_formula(sorted({s.formula for s in snaps}))
+    with registry.unit_of_work(write=False) as uow:  # one consistent snapshot
+        snaps: list[OutcomeSnapshot] = uow.outcomes.find(include_history=include_history)
+        current = uow.outcomes.find(kinds=("synthesis", "xrd")) if include_history else snaps
+        comps = uow.compositions.by_formula({s.formula for s in snaps})
+    labels = sample_labels(current, impurity_threshold)
     rows = []
     value_names: dict[str, None] = {}
     for snap in snaps:

@@ -101,13 +101,22 @@ def composition_label(labels: Iterable[int | None]) -> int | None:
 def experimental_labels(
     registry: Registry, impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD
 ) -> pd.DataFrame:
-    """Labelled compositions from current experimental records.
+    """Labelled compositions from current experimental records (see :func:`labels_frame`)."""
+    with registry.unit_of_work(write=False) as uow:
+        outcomes = uow.outcomes.find(kinds=("synthesis", "xrd"))
+    return labels_frame(outcomes, impurity_threshold)
+
+
+def labels_frame(
+    outcomes: Iterable[OutcomeSnapshot], impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD
+) -> pd.DataFrame:
+    """Labelled compositions from outcome snapshots (only current ones count).
 
     Returns:
         Columns ``formula`` (canonical), ``label`` (0/1), ``n_samples`` (labelled
         samples), ``reason`` (of the deciding sample), sorted by formula.
     """
-    per_sample = sample_labels(registry.outcomes(kinds=("synthesis", "xrd")), impurity_threshold)
+    per_sample = sample_labels(outcomes, impurity_threshold)
     grouped: dict[str, list[Label]] = {}
     for formula, label in per_sample.values():
         if label.value is not None:

@@ -1,11 +1,15 @@
 """Validated, frozen outcome records: a synthesis attempt, an XRD result, a conductivity.
 
-Records hold canonical units only: temperatures in K, times in h, conductivities in
-S/cm, activation energies in eV, relative density as a fraction. The ``create``
-constructors take what people type (degrees Celsius, mS/cm, density in %) and convert.
+A record's stored fields are the value columns of its registry table (``SynthesisValues``,
+... in :mod:`registry.tables`): a class declares only its own fields (sample, campaign,
+correction) and the columns it treats specially; :func:`stores` adds every other column
+as a keyword field (default None), so a new column is declared once, in the table.
+
+Records hold canonical units only (:mod:`experiments.units`: K, h, S/cm, eV, fractions);
+``create`` also takes what people type (C, mS/cm, %; ``units.BENCH_INPUTS``) and converts.
 A record that cannot be right raises :class:`loop.errors.ValidationError` (or
-``CompositionError`` for a formula) with one sentence naming the value; once built it
-is immutable. A correction is a new record with ``supersedes_id`` and a ``reason``.
+``CompositionError`` for a formula) with one sentence naming the value; once built it is
+immutable. A correction is a new record with ``supersedes_id`` and a ``reason``.
 
 Limits: conductivity in (0, 10] S/cm; temperatures >= 0 K (and below 3000 K, to catch
 typing slips); times >= 0 h; XRD weight fractions each in [0, 1] and summing to 1 +- 0.02
@@ -16,182 +20,149 @@ energy in (0, 5] eV; relative density in (0, 1].
 from __future__ import annotations
 
 import dataclasses
-import math
+import inspect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
+from experiments.phases import (
+    Phase,
+    check_phases,
+    impurity_fraction,
+    is_nasicon_phase,
+    parse_phases,
+)
+from experiments.units import (
+    SIGMA_MAX_S_CM,
+    SIGMA_NAMES,
+    SIGMA_UNITS,
+    celsius_to_kelvin,
+    check_temperature_k,
+    finite,
+    from_bench,
+    to_s_per_cm,
+)
+from experiments.units import hours as _hours
+from experiments.units import in_range as _in_range
+from experiments.units import optional_float as _optional
+from experiments.units import text as _text
 from loop.chemistry import parse_nasicon
 from loop.errors import ValidationError
 from registry import OutcomeWrite, Registry, WriteReport, store_raw_file
+from registry.snapshots import OutcomeKind
+from registry.tables import OUTCOME_TABLES, column_type, value_columns
 
-ZERO_CELSIUS_K = 273.15
-ROOM_TEMPERATURE_K = 298.15
-MAX_TEMPERATURE_K = 3000.0
-SIGMA_MAX_S_CM = 10.0
-#: Accepted conductivity units and the divisor that turns them into S/cm (mS, not MS).
-SIGMA_UNITS: dict[str, float] = {"S/cm": 1.0, "mS/cm": 1000.0}
-WEIGHT_FRACTION_TOLERANCE = 0.02
+__all__ = [
+    "ConductivityRecord",
+    "OutcomeRecord",
+    "Phase",
+    "StoreOptions",
+    "SynthesisRecord",
+    "XRDRecord",
+    "celsius_to_kelvin",
+    "impurity_fraction",
+    "is_nasicon_phase",
+    "parse_phases",
+    "store_records",
+    "to_s_per_cm",
+    "with_raw_file",
+]
+
 MAX_EA_EV = 5.0
 MAX_CELL_A = 100.0
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+R = TypeVar("R", bound=type)
 
 
-def _finite(value: Any, what: str) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValidationError(f"{what} {value!r} is not a number") from None
-    if not math.isfinite(x):
-        raise ValidationError(f"{what} must be a finite number, not {value!r}")
-    return x
-
-
-def _optional(value: Any, what: str) -> float | None:
-    return None if value is None else _finite(value, what)
-
-
-def _text(value: str | None) -> str | None:
+def _check_type(name: str, value: Any, kind: type) -> Any:
+    """A value of a stored column, checked against the column's type (strings stripped)."""
     if value is None:
         return None
-    value = str(value).strip()
-    return value or None
-
-
-def to_s_per_cm(value: float, unit: str) -> float:
-    """Convert a conductivity to S/cm.
-
-    Raises:
-        ValidationError: ``unit`` is not S/cm or mS/cm.
-    """
-    divisor = SIGMA_UNITS.get(str(unit).strip())
-    if divisor is None:
-        raise ValidationError(f"conductivity unit {unit!r} is not S/cm or mS/cm")
-    return _finite(value, "conductivity") / divisor
-
-
-def celsius_to_kelvin(celsius: float) -> float:
-    """Degrees Celsius -> kelvin."""
-    return _finite(celsius, "temperature") + ZERO_CELSIUS_K
-
-
-def check_temperature_k(value: float | None, what: str) -> float | None:
-    """Validate a temperature in K (None passes).
-
-    Raises:
-        ValidationError: below 0 K or implausibly high.
-    """
-    if value is None:
-        return None
-    value = _finite(value, what)
-    if value < 0:
-        raise ValidationError(
-            f"{what} {value:g} K ({value - ZERO_CELSIUS_K:g} C) is below absolute zero (0 K)"
-        )
-    if value > MAX_TEMPERATURE_K:
-        raise ValidationError(f"{what} {value:g} K is above {MAX_TEMPERATURE_K:g} K; a typo?")
+    if kind is float:
+        return finite(value, name.replace("_", " "))
+    if kind is str:
+        return _text(value)
+    if kind is bool and not isinstance(value, bool):
+        raise ValidationError(f"{name} must be true or false, not {value!r}")
+    if kind is date and not isinstance(value, date):
+        raise ValidationError(f"{name} must be a date (YYYY-MM-DD), not {value!r}")
     return value
 
 
-def _hours(value: float | None, what: str) -> float | None:
-    value = _optional(value, what)
-    if value is not None and value < 0:
-        raise ValidationError(f"{what} {value:g} h is negative")
-    return value
+def stores(kind: OutcomeKind) -> Callable[[R], R]:
+    """Class decorator: a frozen dataclass record of ``kind`` with the table's value columns.
+
+    Every value column the class does not declare (as a field or a property) becomes a
+    keyword-only field, default None, typed as the table types it.
+    """
+
+    def build(cls: R) -> R:
+        own = inspect.get_annotations(cls)
+        for name in value_columns(kind):
+            if name not in own and name not in cls.__dict__:
+                own[name] = OUTCOME_TABLES[kind].model_fields[name].annotation
+                setattr(cls, name, dataclasses.field(default=None, kw_only=True))
+        cls.__annotations__ = own
+        cls.KIND = kind  # type: ignore[attr-defined]
+        return dataclass(frozen=True)(cls)
+
+    return build
 
 
-def _sample_id(value: str) -> str:
-    text = _text(value)
-    if not text:
-        raise ValidationError("a sample id is required (e.g. --sample S-042)")
-    return text
+class _Record:
+    """What every outcome record shares: column checks, stored values, the registry write."""
 
-
-def _check_correction(supersedes_id: int | None, reason: str | None) -> None:
-    if supersedes_id is not None and not _text(reason):
-        raise ValidationError(f"a correction of record {supersedes_id} needs a --reason")
-
-
-@dataclass(frozen=True)
-class SynthesisRecord:
-    """One synthesis attempt of a sample. ``succeeded`` False is a negative label."""
-
+    KIND: ClassVar[OutcomeKind]
     sample_id: str
-    formula: str
-    succeeded: bool
-    campaign: str | None = None
-    proposal_id: int | None = None
-    precursors: str | None = None
-    calcination_temperature_k: float | None = None
-    calcination_hours: float | None = None
-    sintering_temperature_k: float | None = None
-    sintering_hours: float | None = None
-    atmosphere: str | None = None
-    operator: str | None = None
-    synthesized_on: date | None = None
-    notes: str | None = None
-    supersedes_id: int | None = None
-    reason: str | None = None
+    campaign: str | None
+    formula: str | None
+    supersedes_id: int | None
+    reason: str | None
 
-    def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "sample_id", _sample_id(self.sample_id))
-        set_(self, "formula", parse_nasicon(str(self.formula)).formula)
-        if not isinstance(self.succeeded, bool):
-            raise ValidationError(f"succeeded must be true or false, not {self.succeeded!r}")
-        for name in ("calcination_temperature_k", "sintering_temperature_k"):
-            set_(self, name, check_temperature_k(getattr(self, name), name.replace("_", " ")))
-        for name in ("calcination_hours", "sintering_hours"):
-            set_(self, name, _hours(getattr(self, name), name.replace("_", " ")))
-        for name in ("precursors", "atmosphere", "operator", "notes", "campaign"):
-            set_(self, name, _text(getattr(self, name)))
-        _check_correction(self.supersedes_id, self.reason)
+    def _set(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
 
-    @classmethod
-    def create(
-        cls,
-        sample_id: str,
-        formula: str,
-        succeeded: bool,
-        *,
-        calcination_c: float | None = None,
-        sintering_c: float | None = None,
-        **kwargs: Any,
-    ) -> SynthesisRecord:
-        """Build from what the bench types: furnace temperatures in degrees Celsius."""
-        if calcination_c is not None:
-            kwargs["calcination_temperature_k"] = celsius_to_kelvin(calcination_c)
-        if sintering_c is not None:
-            kwargs["sintering_temperature_k"] = celsius_to_kelvin(sintering_c)
-        return cls(sample_id, formula, succeeded, **kwargs)
+    def _check_sample(self) -> None:
+        """The sample id and, when given, the formula (stored canonical) and campaign."""
+        self._set("sample_id", _text(self.sample_id))
+        if not self.sample_id:
+            raise ValidationError("a sample id is required (e.g. --sample S-042)")
+        if self.formula is not None:
+            self._set("formula", parse_nasicon(str(self.formula)).formula)
+        self._set("campaign", _text(self.campaign))
+
+    def _check_columns(self) -> None:
+        """Every stored column against its type, the raw file's hash, the correction."""
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            if f.name in value_columns(self.KIND) and f.name != "phases":
+                kind = column_type(self.KIND, f.name)
+                self._set(f.name, _check_type(f.name, getattr(self, f.name), kind))
+        sha = getattr(self, "raw_sha256", None)
+        if sha is not None and not _SHA256.match(sha):
+            raise ValidationError(f"raw_sha256 {sha!r} is not a hex SHA-256")
+        if self.supersedes_id is not None and not _text(self.reason):
+            raise ValidationError(f"a correction of record {self.supersedes_id} needs a --reason")
+
+    def stored(self, name: str) -> Any:
+        """The value of column ``name`` as the table stores it."""
+        return getattr(self, name)
 
     def values(self) -> dict[str, Any]:
-        """Column values of the stored row."""
-        return {
-            "succeeded": self.succeeded,
-            "precursors": self.precursors,
-            "calcination_temperature_k": self.calcination_temperature_k,
-            "calcination_hours": self.calcination_hours,
-            "sintering_temperature_k": self.sintering_temperature_k,
-            "sintering_hours": self.sintering_hours,
-            "atmosphere": self.atmosphere,
-            "operator": self.operator,
-            "synthesized_on": self.synthesized_on,
-            "notes": self.notes,
-        }
+        """Column values of the stored row (every value column of the table)."""
+        return {name: self.stored(name) for name in value_columns(self.KIND)}
 
     def to_write(self, source: str = "bench", citation: str | None = None) -> OutcomeWrite:
         """The registry write that stores this record."""
         return OutcomeWrite(
-            kind="synthesis",
+            kind=self.KIND,
             sample_id=self.sample_id,
             values=self.values(),
             campaign=self.campaign,
             formula=self.formula,
-            proposal_id=self.proposal_id,
+            proposal_id=getattr(self, "proposal_id", None),
             supersedes_id=self.supersedes_id,
             reason=_text(self.reason),
             source=source,
@@ -199,68 +170,38 @@ class SynthesisRecord:
         )
 
 
-@dataclass(frozen=True)
-class Phase:
-    """A crystalline phase seen by XRD; ``weight_fraction`` None when not quantified."""
+@stores("synthesis")
+class SynthesisRecord(_Record):
+    """One synthesis attempt of a sample. ``succeeded`` False is a negative label."""
 
-    name: str
-    weight_fraction: float | None = None
+    sample_id: str
+    formula: str
+    succeeded: bool
+    campaign: str | None = None
+    proposal_id: int | None = None
+    supersedes_id: int | None = None
+    reason: str | None = None
 
-    @property
-    def is_nasicon(self) -> bool:
-        """Whether this is the target NASICON phase (its name starts with 'NASICON')."""
-        return is_nasicon_phase(self.name)
+    def __post_init__(self) -> None:
+        self._check_sample()
+        if not isinstance(self.succeeded, bool):
+            raise ValidationError(f"succeeded must be true or false, not {self.succeeded!r}")
+        for name in ("calcination_temperature_k", "sintering_temperature_k"):
+            self._set(name, check_temperature_k(getattr(self, name), name.replace("_", " ")))
+        for name in ("calcination_hours", "sintering_hours"):
+            self._set(name, _hours(getattr(self, name), name.replace("_", " ")))
+        self._check_columns()
 
-
-def is_nasicon_phase(name: str) -> bool:
-    """The naming convention of the target phase: any name beginning with 'NASICON'."""
-    return name.strip().lower().startswith("nasicon")
-
-
-def parse_phases(text: str | Iterable[str] | None) -> tuple[Phase, ...]:
-    """``"NASICON=0.97;ZrO2=0.03"`` or ``["NASICON=0.97", "ZrO2"]`` -> phases.
-
-    Raises:
-        ValidationError: a fraction that is not a number or a phase without a name.
-    """
-    if text is None:
-        return ()
-    items = text.split(";") if isinstance(text, str) else list(text)
-    phases = []
-    for item in (i.strip() for i in items):
-        if not item:
-            continue
-        name, sep, frac = item.partition("=")
-        name = name.strip()
-        if not name:
-            raise ValidationError(f"phase {item!r} has no name (write NAME or NAME=FRACTION)")
-        phases.append(Phase(name, _finite(frac, f"weight fraction of {name}") if sep else None))
-    return tuple(phases)
+    @classmethod
+    def create(cls, sample_id: str, formula: str, succeeded: bool, **typed: Any) -> SynthesisRecord:
+        """Build from what the bench types: any column by name, or as in
+        :data:`~experiments.units.BENCH_INPUTS` (furnace temperatures ``calcination_c`` and
+        ``sintering_c`` in degrees Celsius, ...)."""
+        return cls(sample_id, formula, succeeded, **from_bench(typed))
 
 
-def _check_phases(phases: Sequence[Phase]) -> None:
-    names = [p.name.lower() for p in phases]
-    if len(set(names)) != len(names):
-        raise ValidationError("a phase is listed twice")
-    known = [p.weight_fraction is not None for p in phases]
-    if any(known) and not all(known):
-        raise ValidationError("give a weight fraction for every phase or for none")
-    if not any(known):
-        return
-    for p in phases:
-        if not 0.0 <= p.weight_fraction <= 1.0:
-            raise ValidationError(
-                f"weight fraction of {p.name} {p.weight_fraction:g} is not in [0, 1]"
-            )
-    total = sum(p.weight_fraction for p in phases)
-    if abs(total - 1.0) > WEIGHT_FRACTION_TOLERANCE:
-        raise ValidationError(
-            f"weight fractions sum to {total:.3f}, not 1 +- {WEIGHT_FRACTION_TOLERANCE}"
-        )
-
-
-@dataclass(frozen=True)
-class XRDRecord:
+@stores("xrd")
+class XRDRecord(_Record):
     """A powder XRD result of a sample: phases, verdict, cell (A, deg), fit quality."""
 
     sample_id: str
@@ -268,49 +209,25 @@ class XRDRecord:
     phases: tuple[Phase, ...] = ()
     campaign: str | None = None
     formula: str | None = None  # when given, must be the sample's composition
-    space_group: str | None = None
-    a_a: float | None = None
-    b_a: float | None = None
-    c_a: float | None = None
-    alpha_deg: float | None = None
-    beta_deg: float | None = None
-    gamma_deg: float | None = None
-    rwp: float | None = None
-    notes: str | None = None
-    raw_path: str | None = None
-    raw_sha256: str | None = None
-    analysis_version: str | None = None
     supersedes_id: int | None = None
     reason: str | None = None
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "sample_id", _sample_id(self.sample_id))
+        self._check_sample()
         if not isinstance(self.phase_pure, bool):
             raise ValidationError(f"phase_pure must be true or false, not {self.phase_pure!r}")
-        set_(self, "phases", tuple(self.phases))
-        _check_phases(self.phases)
-        if self.formula is not None:
-            set_(self, "formula", parse_nasicon(str(self.formula)).formula)
+        self._set("phases", tuple(self.phases))
+        check_phases(self.phases)
         for name in ("a_a", "b_a", "c_a"):
-            v = _optional(getattr(self, name), f"lattice parameter {name[0]}")
-            if v is not None and not 0 < v < MAX_CELL_A:
-                raise ValidationError(f"lattice parameter {name[0]} = {v:g} A is not in (0, 100) A")
-            set_(self, name, v)
+            what = f"lattice parameter {name[0]}"
+            self._set(name, _in_range(getattr(self, name), what, 0, MAX_CELL_A, "A"))
         for name in ("alpha_deg", "beta_deg", "gamma_deg"):
-            v = _optional(getattr(self, name), f"cell angle {name[:-4]}")
-            if v is not None and not 0 < v < 180:
-                raise ValidationError(f"cell angle {name[:-4]} = {v:g} deg is not in (0, 180)")
-            set_(self, name, v)
+            what = f"cell angle {name[:-4]}"
+            self._set(name, _in_range(getattr(self, name), what, 0, 180, "deg"))
         rwp = _optional(self.rwp, "R_wp")
         if rwp is not None and rwp < 0:
             raise ValidationError(f"R_wp {rwp:g} is negative")
-        set_(self, "rwp", rwp)
-        if self.raw_sha256 is not None and not _SHA256.match(self.raw_sha256):
-            raise ValidationError(f"raw_sha256 {self.raw_sha256!r} is not a hex SHA-256")
-        for name in ("space_group", "notes", "campaign", "analysis_version", "raw_path"):
-            set_(self, name, _text(getattr(self, name)))
-        _check_correction(self.supersedes_id, self.reason)
+        self._check_columns()
 
     @classmethod
     def create(
@@ -320,19 +237,20 @@ class XRDRecord:
         phases: Sequence[Phase] | str | None = None,
         phase_pure: bool | None = None,
         impurity_threshold: float = 0.02,
-        **kwargs: Any,
+        **typed: Any,
     ) -> XRDRecord:
         """Build a record, deriving ``phase_pure`` from the phases when not given.
 
         With weight fractions, pure means secondary phases <= ``impurity_threshold``;
-        without, pure means only NASICON phases were seen.
+        without, pure means only NASICON phases were seen. Other columns as in
+        :meth:`SynthesisRecord.create`.
 
         Raises:
             ValidationError: neither phases nor a verdict, or a verdict of pure that the
                 quantified secondary phases contradict.
         """
         parsed = parse_phases(phases) if isinstance(phases, str) else tuple(phases or ())
-        _check_phases(parsed)
+        check_phases(parsed)
         impurity = impurity_fraction(parsed)
         if phase_pure is None:
             if not parsed:
@@ -348,194 +266,73 @@ class XRDRecord:
                 f"phase pure contradicts {impurity:.1%} secondary phases "
                 f"(threshold {impurity_threshold:.1%})"
             )
-        return cls(sample_id, phase_pure, parsed, **kwargs)
+        return cls(sample_id, phase_pure, parsed, **from_bench(typed))
 
     @property
     def impurity_fraction(self) -> float | None:
         """Weight fraction of the secondary (non-NASICON) phases, when quantified."""
         return impurity_fraction(self.phases)
 
-    def values(self) -> dict[str, Any]:
-        """Column values of the stored row."""
-        phases = [{"name": p.name, "weight_fraction": p.weight_fraction} for p in self.phases]
-        return {
-            "phases": phases or None,
-            "impurity_fraction": self.impurity_fraction,
-            "phase_pure": self.phase_pure,
-            "space_group": self.space_group,
-            "a_a": self.a_a,
-            "b_a": self.b_a,
-            "c_a": self.c_a,
-            "alpha_deg": self.alpha_deg,
-            "beta_deg": self.beta_deg,
-            "gamma_deg": self.gamma_deg,
-            "rwp": self.rwp,
-            "notes": self.notes,
-            "raw_path": self.raw_path,
-            "raw_sha256": self.raw_sha256,
-            "analysis_version": self.analysis_version,
-        }
-
-    def to_write(self, source: str = "bench", citation: str | None = None) -> OutcomeWrite:
-        """The registry write that stores this record."""
-        return OutcomeWrite(
-            kind="xrd",
-            sample_id=self.sample_id,
-            values=self.values(),
-            campaign=self.campaign,
-            formula=self.formula,
-            supersedes_id=self.supersedes_id,
-            reason=_text(self.reason),
-            source=source,
-            citation=citation,
-        )
+    def stored(self, name: str) -> Any:
+        """The value of column ``name`` as stored (phases as JSON, None when none)."""
+        if name == "phases":
+            phases = [{"name": p.name, "weight_fraction": p.weight_fraction} for p in self.phases]
+            return phases or None
+        return getattr(self, name)
 
 
-def impurity_fraction(phases: Sequence[Phase]) -> float | None:
-    """Summed weight fraction of non-NASICON phases (None unless all are quantified)."""
-    if not phases or any(p.weight_fraction is None for p in phases):
-        return None
-    return float(min(1.0, max(0.0, sum(p.weight_fraction for p in phases if not p.is_nasicon))))
-
-
-def _sigma(value: float | None, what: str) -> float | None:
-    if value is None:
-        return None
-    value = _finite(value, what)
-    if not 0 < value <= SIGMA_MAX_S_CM:
-        raise ValidationError(f"{what} {value:g} S/cm is outside (0, {SIGMA_MAX_S_CM:g}] S/cm")
-    return value
-
-
-@dataclass(frozen=True)
-class ConductivityRecord:
+@stores("conductivity")
+class ConductivityRecord(_Record):
     """Ionic conductivity of a sample (S/cm) at a measurement temperature (K)."""
 
     sample_id: str
     temperature_k: float
-    sigma_total_s_cm: float | None = None
-    sigma_bulk_s_cm: float | None = None
-    sigma_gb_s_cm: float | None = None
-    ea_ev: float | None = None
-    relative_density: float | None = None
-    ccd_ma_cm2: float | None = None
     campaign: str | None = None
     formula: str | None = None
-    notes: str | None = None
-    raw_path: str | None = None
-    raw_sha256: str | None = None
-    analysis_version: str | None = None
     supersedes_id: int | None = None
     reason: str | None = None
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "sample_id", _sample_id(self.sample_id))
-        for name, what in (
-            ("sigma_total_s_cm", "total conductivity"),
-            ("sigma_bulk_s_cm", "bulk conductivity"),
-            ("sigma_gb_s_cm", "grain-boundary conductivity"),
-        ):
-            set_(self, name, _sigma(getattr(self, name), what))
-        if (
-            self.sigma_total_s_cm is None
-            and self.sigma_bulk_s_cm is None
-            and self.sigma_gb_s_cm is None
-        ):
+        self._check_sample()
+        for name, what in SIGMA_NAMES.items():
+            value = _optional(getattr(self, name), what)
+            if value is not None and not 0 < value <= SIGMA_MAX_S_CM:
+                raise ValidationError(
+                    f"{what} {value:g} S/cm is outside (0, {SIGMA_MAX_S_CM:g}] S/cm"
+                )
+            self._set(name, value)
+        if all(getattr(self, name) is None for name in SIGMA_NAMES):
             raise ValidationError("give at least one conductivity (total, bulk or grain boundary)")
         if self.temperature_k is None:
             raise ValidationError("give the measurement temperature")
-        set_(
-            self,
-            "temperature_k",
-            check_temperature_k(self.temperature_k, "measurement temperature"),
-        )
+        temperature = check_temperature_k(self.temperature_k, "measurement temperature")
+        self._set("temperature_k", temperature)
         ea = _optional(self.ea_ev, "activation energy")
         if ea is not None and not 0 < ea <= MAX_EA_EV:
             raise ValidationError(f"activation energy {ea:g} eV is not in (0, {MAX_EA_EV:g}] eV")
-        set_(self, "ea_ev", ea)
         rho = _optional(self.relative_density, "relative density")
         if rho is not None and not 0 < rho <= 1:
             raise ValidationError(f"relative density {rho:g} is not a fraction in (0, 1]")
-        set_(self, "relative_density", rho)
         ccd = _optional(self.ccd_ma_cm2, "critical current density")
         if ccd is not None and ccd < 0:
             raise ValidationError(f"critical current density {ccd:g} mA/cm2 is negative")
-        set_(self, "ccd_ma_cm2", ccd)
-        if self.formula is not None:
-            set_(self, "formula", parse_nasicon(str(self.formula)).formula)
-        if self.raw_sha256 is not None and not _SHA256.match(self.raw_sha256):
-            raise ValidationError(f"raw_sha256 {self.raw_sha256!r} is not a hex SHA-256")
-        for name in ("notes", "campaign", "analysis_version", "raw_path"):
-            set_(self, name, _text(getattr(self, name)))
-        _check_correction(self.supersedes_id, self.reason)
+        self._check_columns()
 
     @classmethod
-    def create(
-        cls,
-        sample_id: str,
-        *,
-        sigma_total: float | None = None,
-        sigma_bulk: float | None = None,
-        sigma_gb: float | None = None,
-        unit: str = "S/cm",
-        temperature_c: float | None = None,
-        temperature_k: float | None = None,
-        relative_density_pct: float | None = None,
-        **kwargs: Any,
-    ) -> ConductivityRecord:
-        """Build from bench units: conductivities in ``unit`` (S/cm or mS/cm), temperature
-        in C or K (25 C when neither is given), density in % or as a fraction.
+    def create(cls, sample_id: str, *, unit: str = "S/cm", **typed: Any) -> ConductivityRecord:
+        """Build from bench units: conductivities ``sigma_total`` / ``sigma_bulk`` /
+        ``sigma_gb`` in ``unit`` (S/cm or mS/cm), temperature ``temperature_c`` or
+        ``temperature_k`` (25 C when neither is given), density ``relative_density_pct`` or
+        ``relative_density``; other columns as in :meth:`SynthesisRecord.create`.
 
         Raises:
-            ValidationError: an unknown unit, both temperatures, or a value out of range.
+            ValidationError: an unknown unit, a value given twice, or a value out of range.
         """
         if unit.strip() not in SIGMA_UNITS:
             raise ValidationError(f"conductivity unit {unit!r} is not S/cm or mS/cm")
-        if temperature_c is not None and temperature_k is not None:
-            raise ValidationError("give the measurement temperature in C or in K, not both")
-        if temperature_k is None:
-            temperature_k = celsius_to_kelvin(25.0 if temperature_c is None else temperature_c)
-        if relative_density_pct is not None:
-            if kwargs.get("relative_density") is not None:
-                raise ValidationError("give the relative density as % or as a fraction, not both")
-            kwargs["relative_density"] = _finite(relative_density_pct, "relative density") / 100
-        sig: dict[str, float | None] = {}
-        for name, what, value in (
-            ("sigma_total_s_cm", "total conductivity", sigma_total),
-            ("sigma_bulk_s_cm", "bulk conductivity", sigma_bulk),
-            ("sigma_gb_s_cm", "grain-boundary conductivity", sigma_gb),
-        ):
-            sig[name] = None if value is None else to_s_per_cm(value, unit)
-            if sig[name] is not None and not 0 < sig[name] <= SIGMA_MAX_S_CM:
-                raise ValidationError(
-                    f"{what} {float(value):g} {unit.strip()} = {sig[name]:g} S/cm is outside "
-                    f"(0, {SIGMA_MAX_S_CM:g}] S/cm"
-                )
-        return cls(sample_id, temperature_k, **sig, **kwargs)
-
-    def values(self) -> dict[str, Any]:
-        """Column values of the stored row."""
-        names = (
-            "sigma_total_s_cm", "sigma_bulk_s_cm", "sigma_gb_s_cm", "temperature_k", "ea_ev",
-            "relative_density", "ccd_ma_cm2", "notes", "raw_path", "raw_sha256",
-            "analysis_version",
-        )  # fmt: skip
-        return {name: getattr(self, name) for name in names}
-
-    def to_write(self, source: str = "bench", citation: str | None = None) -> OutcomeWrite:
-        """The registry write that stores this record."""
-        return OutcomeWrite(
-            kind="conductivity",
-            sample_id=self.sample_id,
-            values=self.values(),
-            campaign=self.campaign,
-            formula=self.formula,
-            supersedes_id=self.supersedes_id,
-            reason=_text(self.reason),
-            source=source,
-            citation=citation,
-        )
+        columns = from_bench(typed, sigma_unit=unit)
+        columns.setdefault("temperature_k", celsius_to_kelvin(25.0))
+        return cls(sample_id, **columns)
 
 
 OutcomeRecord = SynthesisRecord | XRDRecord | ConductivityRecord
@@ -576,7 +373,7 @@ def store_records(
     options: StoreOptions | None = None,
     dry_run: bool = False,
 ) -> WriteReport:
-    """Store records in one transaction (all or nothing); ``dry_run`` checks, stores nothing.
+    """Store records in one unit of work (all or nothing); ``dry_run`` checks, stores nothing.
 
     Raises:
         registry.RecordErrors: some records were refused (duplicate or unknown sample id,
@@ -584,10 +381,12 @@ def store_records(
     """
     opts = options or StoreOptions()
     writes = [r.to_write(opts.source, opts.citation) for r in records]
-    return registry.write_outcomes(
-        writes,
-        recorded_by=recorded_by,
-        skip_identical=opts.skip_identical,
-        create_campaigns=opts.create_campaigns,
-        dry_run=dry_run,
+    return registry.run(
+        lambda uow: uow.outcomes.write(
+            writes,
+            recorded_by=recorded_by,
+            skip_identical=opts.skip_identical,
+            create_campaigns=opts.create_campaigns,
+            dry_run=dry_run,
+        )
     )

@@ -18,7 +18,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from experiments.labels import DEFAULT_IMPURITY_THRESHOLD, experimental_labels
+from experiments.labels import DEFAULT_IMPURITY_THRESHOLD, labels_frame
 from registry import Registry
 
 COLUMNS = ("formula", "label", "source", "weight", "ehull_mev")
@@ -39,7 +39,9 @@ def training_frame(
         ``source`` ('dft' or 'experiment'), ``weight``, ``ehull_mev`` (DFT Ehull(1000 K),
         meV/atom; NaN where no DFT record exists).
     """
-    computed = registry.computed_records()
+    with registry.unit_of_work(write=False) as uow:  # one consistent snapshot
+        computed = uow.computed.frame()
+        outcomes = uow.outcomes.find(kinds=("synthesis", "xrd"))
     if len(computed):
         dft = computed.drop_duplicates("formula", keep="first")[["formula", "ehull_mev"]]
         dft = dft.assign(
@@ -47,7 +49,7 @@ def training_frame(
         )
     else:
         dft = pd.DataFrame(columns=["formula", "ehull_mev", "label", "source", "weight"])
-    exp = experimental_labels(registry, impurity_threshold)
+    exp = labels_frame(outcomes, impurity_threshold)
     ehull = dict(zip(dft["formula"], dft["ehull_mev"], strict=True))
     exp_rows = pd.DataFrame(
         {

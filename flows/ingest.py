@@ -30,7 +30,10 @@ def record_outcomes(config: NasiconConfig, path: Path, recorded_by: str | None) 
             recorded_by=recorded_by,
             impurity_threshold=config.labels.impurity_threshold,
         )
-        return {"report": str(report), "new_labels": registry.labels_since_last_round()}
+        with registry.unit_of_work(write=False) as uow:
+            latest = uow.rounds.latest()
+            new_labels = uow.outcomes.count_labels(None if latest is None else latest.started_at)
+        return {"report": str(report), "new_labels": new_labels}
 
 
 @flow(name="ingest")

@@ -43,7 +43,8 @@ def open_round(config: NasiconConfig, round_number: int | None) -> tuple[int, in
     """Start (or resume) the round; returns its number and the new labels it uses."""
     with Registry.from_config(config) as registry:
         number = steps.resolve_round(registry, round_number)
-        registry.start_round(number, flow_run_id=str(flow_run.get_id()))
+        flow_run_id = str(flow_run.get_id())
+        registry.run(lambda uow: uow.rounds.start(number, flow_run_id=flow_run_id))
         return number, steps.new_labels_for_round(registry, number)
 
 
@@ -53,7 +54,7 @@ def close_round(
 ) -> None:
     """Record the champion, the labels used and the proposals made."""
     with Registry.from_config(config) as registry:
-        registry.finish_round(number, champion_run_id, n_new, n_prop)
+        registry.run(lambda uow: uow.rounds.finish(number, champion_run_id, n_new, n_prop))
 
 
 @flow(name="closed-loop-round")

@@ -34,7 +34,6 @@ from loop.training import (
 )
 from loop.training.figures import save_retrain_figures
 from registry import ModelRunRecord, Registry
-from registry import model_runs as model_run_store
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +45,17 @@ def round_text(number: int | None) -> str:
 
 def runs_of_round(registry: Registry, number: int | None) -> list[ModelRunRecord]:
     """Model runs stored for round ``number`` (None: runs outside rounds)."""
-    if number is None:
-        return [r for r in registry.model_runs() if r.round_number is None]
-    return registry.model_runs(number)
+    with registry.unit_of_work(write=False) as uow:
+        if number is None:
+            return [r for r in uow.model_runs.find() if r.round_number is None]
+        return uow.model_runs.find(number)
 
 
 def next_free_round(registry: Registry) -> int:
     """One past the highest round number used by a round or a model run."""
-    numbers = [r.round_number for r in registry.model_runs() if r.round_number is not None]
-    latest = registry.latest_round()
+    with registry.unit_of_work(write=False) as uow:
+        numbers = [r.round_number for r in uow.model_runs.find() if r.round_number is not None]
+        latest = uow.rounds.latest()
     if latest is not None:
         numbers.append(latest.number)
     return max(numbers, default=0) + 1
@@ -62,7 +63,7 @@ def next_free_round(registry: Registry) -> int:
 
 def default_round(registry: Registry) -> int | None:
     """The latest round's number, or None when no round was ever started."""
-    latest = registry.latest_round()
+    latest = registry.run(lambda uow: uow.rounds.latest(), write=False)
     return None if latest is None else latest.number
 
 
@@ -124,8 +125,8 @@ def store_retrain(
     saved = save_artifacts(result, Path(config.models.artifacts_dir).resolve())
     rows = model_run_rows(result, saved)
     try:
-        with registry.session() as session:
-            ids = {row["algorithm"]: model_run_store.add_model_run(session, **row) for row in rows}
+        with registry.unit_of_work() as uow:
+            ids = {row["algorithm"]: uow.model_runs.add(**row) for row in rows}
     except BaseException:
         remove_new_artifacts(saved)
         raise
@@ -165,7 +166,7 @@ def retrain_registry(
 
 def stored_retrain_summary(registry: Registry, round_number: int) -> dict[str, Any] | None:
     """Leaderboard of a round whose model runs (with a champion) are stored, else None."""
-    runs = registry.model_runs(round_number)
+    runs = registry.run(lambda uow: uow.model_runs.find(round_number), write=False)
     champion = next((r for r in runs if r.is_champion), None)
     if champion is None:
         return None
@@ -198,7 +199,7 @@ def resolve_round(registry: Registry, round_number: int | None) -> int:
     the next number."""
     if round_number is not None:
         return round_number
-    latest = registry.latest_round()
+    latest = registry.run(lambda uow: uow.rounds.latest(), write=False)
     if latest is None:
         return 1
     return latest.number if latest.status != "finished" else latest.number + 1
@@ -207,12 +208,9 @@ def resolve_round(registry: Registry, round_number: int | None) -> int:
 def new_labels_for_round(registry: Registry, round_number: int) -> int:
     """Experimental labels recorded after the previous round started and before this one
     finished (all of them for the first round)."""
-    from registry import outcomes
-
-    earlier = [r for r in registry.rounds() if r.number < round_number]
-    since = max((r.started_at for r in earlier), default=None)
-    with registry.session(write=False) as session:
-        return outcomes.count_label_events(session, since)
+    with registry.unit_of_work(write=False) as uow:
+        earlier = [r for r in uow.rounds.all() if r.number < round_number]
+        return uow.outcomes.count_labels(since=max((r.started_at for r in earlier), default=None))
 
 
 # -- propose --------------------------------------------------------------------------
@@ -232,15 +230,16 @@ def registry_scoring_models(registry: Any) -> tuple[list[Any], list[Any], Any]:
     from loop.models.zoo import get_spec
     from loop.screening import ScoringModel
 
-    champion = registry.champion()
-    if champion is None:
-        raise ValidationError(
-            "the registry has no champion model yet: run nasicon retrain before nasicon propose"
-        )
+    with registry.unit_of_work(write=False) as uow:
+        champion = uow.model_runs.champion()
+        if champion is None:
+            raise ValidationError(
+                "the registry has no champion model yet: run nasicon retrain before nasicon propose"
+            )
+        runs = [r for r in uow.model_runs.find(champion.round_number) if r.artifact_path]
     gnb_complexity = get_spec("gnb").complexity
     cheap: list[Any] = []
     expensive: list[Any] = []
-    runs = [r for r in registry.model_runs(champion.round_number) if r.artifact_path]
     runs.sort(key=lambda r: r.id != champion.id)
     for run in runs:
         spec = get_spec(run.algorithm)
@@ -290,7 +289,7 @@ def run_propose(
     registry = Registry.from_config(cfg)
     try:
         cheap, expensive, champion = registry_scoring_models(registry)
-        excluded = registry.excluded_formulas()
+        excluded = registry.run(lambda uow: uow.proposals.excluded_formulas())
         everyone = [*cheap, *expensive]
         committee = strategy.name == "ucb"
 
@@ -327,7 +326,7 @@ def run_propose(
             )
         rec = strategy.recommend(candidates, batch, exclude=excluded, rng=rng)
         if round_number is None:
-            latest = registry.latest_round()
+            latest = registry.run(lambda uow: uow.rounds.latest(), write=False)
             round_number = latest.number if latest is not None else champion.round_number
         proposals = []
         for i, row in enumerate(rec.indices):
@@ -344,7 +343,7 @@ def run_propose(
             )
         skipped: dict[str, str] = {}
         if not dry_run:
-            added = registry.add_proposals(round_number, proposals)
+            added = registry.run(lambda uow: uow.proposals.add(round_number, proposals))
             skipped = getattr(added, "skipped", {})
             queued = [p for p in proposals if p["formula"] not in skipped]
             for proposal, pid in zip(queued, list(added), strict=False):
@@ -398,7 +397,7 @@ def propose_batch(
 
 def stored_proposals_summary(registry: Registry, round_number: int) -> dict[str, Any] | None:
     """The batch a round already queued, in :func:`run_propose`'s shape, or None."""
-    rows = registry.list_proposals(round_number=round_number)
+    rows = registry.run(lambda uow: uow.proposals.find(round_number=round_number))
     if not rows:
         return None
     proposals = [

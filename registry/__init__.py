@@ -1,6 +1,8 @@
 """The experiment registry: the lab's memory on SQLite or PostgreSQL (SQLModel + alembic).
 
-Entry point: :class:`registry.store.Registry` (``Registry.from_url(url)``).
+Entry point: :class:`registry.store.Registry` (``Registry.from_url(url)``); every query
+lives in a repository of a unit of work (``with registry.unit_of_work() as uow:
+uow.outcomes.write(...)``, see :mod:`registry.repositories`).
 """
 
 from registry.errors import (
@@ -15,6 +17,7 @@ from registry.errors import (
 )
 from registry.queue import ProposalStatus
 from registry.raw_files import StoredFile, store_raw_file
+from registry.repositories import AddedProposals
 from registry.snapshots import (
     CampaignRecord,
     CompositionRecord,
@@ -29,8 +32,10 @@ from registry.snapshots import (
     WriteReport,
 )
 from registry.store import Registry
+from registry.unit_of_work import UnitOfWork
 
 __all__ = [
+    "AddedProposals",
     "CampaignRecord",
     "CompositionRecord",
     "ConflictError",
@@ -52,6 +57,7 @@ __all__ = [
     "SampleRecord",
     "SchemaVersionError",
     "StoredFile",
+    "UnitOfWork",
     "WriteReport",
     "store_raw_file",
 ]

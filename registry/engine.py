@@ -3,7 +3,9 @@
 SQLite files get write-ahead logging (readers never block the writer), foreign keys,
 a busy timeout, full fsync on commit and ``BEGIN IMMEDIATE`` for write transactions
 (the write lock is taken up front, so two writers queue instead of deadlocking on a
-lock upgrade). ``sqlite://`` is a private in-memory database for quick experiments.
+lock upgrade). Read-only transaction views (:func:`read_engine`) refuse writes on both
+databases (``PRAGMA query_only`` on SQLite; ``READ ONLY`` and one snapshot, ``REPEATABLE
+READ``, on PostgreSQL). ``sqlite://`` is a private in-memory database for quick experiments.
 PostgreSQL URLs (``postgresql://`` is read as ``postgresql+psycopg://``) get a connect
 timeout and pre-ping. Nothing here creates, drops or alters tables: other tools that
 share the database (optuna's RDB storage) keep their own tables untouched.
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Execution option read by the ``begin`` hook: "IMMEDIATE" for write transactions.
 BEGIN_OPTION = "nasicon_sqlite_begin"
+#: Execution option read by the ``begin`` hooks: the transaction may not write.
+READ_ONLY_OPTION = "nasicon_read_only"
 POSTGRES_CONNECT_TIMEOUT_S = 10
 
 
@@ -89,8 +93,18 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float, memory: bool) -
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        mode = connection.get_execution_options().get(BEGIN_OPTION, "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        # set on every transaction, so a pooled connection never keeps a reader's setting
+        read_only = 1 if options.get(READ_ONLY_OPTION) else 0
+        connection.exec_driver_sql(f"PRAGMA query_only = {read_only}")
+        connection.exec_driver_sql(f"BEGIN {options.get(BEGIN_OPTION, 'DEFERRED')}")
+
+
+def _install_postgres_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
 
 def make_engine(url: str | URL, *, busy_timeout_s: float = 30.0, echo: bool = False) -> Engine:
@@ -123,6 +137,7 @@ def make_engine(url: str | URL, *, busy_timeout_s: float = 30.0, echo: bool = Fa
             pool_pre_ping=True,
             connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
         )
+        _install_postgres_hooks(engine)
     log.debug("engine for %s", display_url(parsed))
     return engine
 
@@ -132,3 +147,8 @@ def write_engine(engine: Engine) -> Engine:
     if engine.url.get_backend_name() == "sqlite":
         return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
     return engine
+
+
+def read_engine(engine: Engine) -> Engine:
+    """A view of ``engine`` whose transactions are read-only (hooks of :func:`make_engine`)."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})

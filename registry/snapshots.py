@@ -1,7 +1,7 @@
 """What the registry hands out: frozen snapshots, detached from any database session.
 
 Changing a snapshot changes nothing in the database (they cannot be changed anyway);
-ask the :class:`registry.store.Registry` again for fresh state.
+open a new unit of work (:meth:`registry.store.Registry.unit_of_work`) for fresh state.
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ class OutcomeWrite:
 
 @dataclass(frozen=True)
 class WriteReport:
-    """What a :meth:`Registry.write_outcomes` call stored.
+    """What an :meth:`OutcomeRepository.write` call stored.
 
     Attributes:
         added: (index of the write, kind, id of the new row) of every stored row.

@@ -12,6 +12,11 @@ triggers refuse it, see the initial migration). A correction is a new row whose
 history is a single chain; the current record of a chain is its last row unless that
 is a retraction.
 
+Every outcome table is :class:`OutcomeKey` + its values (``SynthesisValues``, ...; XRD and
+conductivity add :class:`RawFileColumns`) + :class:`AuditColumns`: these classes are the one
+definition of the outcome columns. Records, batch CSV columns and the registry's value lists
+derive from them (:func:`value_columns`), so a new column is declared here only.
+
 Table names avoid optuna's (``studies``, ``trials``, ``version_info``, ...) so both can
 share one database; the migration version lives in ``nasicon_alembic_version``.
 """
@@ -19,7 +24,7 @@ share one database; the migration version lives in ``nasicon_alembic_version``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar, get_args, get_origin
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry as orm_registry
@@ -128,10 +133,46 @@ class SampleRow(RegistryModel, table=True):
     created_by: str
 
 
-def _result_checks(*extra: tuple[str, str]) -> tuple[sa.CheckConstraint, ...]:
-    checks = [("retraction_names_target", "NOT is_retraction OR supersedes_id IS NOT NULL")]
-    checks += list(extra)
-    return tuple(sa.CheckConstraint(sql, name=name) for name, sql in checks)
+class OutcomeKey(RegistryModel):
+    """The keys of an outcome row: its id and the sample it belongs to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sample_pk: int = Field(foreign_key="samples.id", index=True)
+
+
+class RawFileColumns(RegistryModel):
+    """The raw data file a result was read from (kept by SHA-256) and the analysis version."""
+
+    raw_path: str | None = None
+    raw_sha256: str | None = None
+    analysis_version: str | None = None
+
+
+class AuditColumns(RegistryModel):
+    """The correction trail of every outcome row (see the module docstring). ``supersedes_id``
+    names a row of the same table: :func:`superseding` declares that foreign key per table."""
+
+    supersedes_id: int | None = Field(default=None, unique=True)
+    is_retraction: bool = False
+    reason: str | None = None
+    recorded_by: str
+    recorded_at: datetime = _ts()
+
+    @staticmethod
+    def checks(*extra: tuple[str, str]) -> tuple[sa.CheckConstraint, ...]:
+        """Check constraints of an outcome table: the shared ones, then ``extra`` (name, SQL)."""
+        shared = [("retraction_names_target", "NOT is_retraction OR supersedes_id IS NOT NULL")]
+        return tuple(sa.CheckConstraint(sql, name=name) for name, sql in [*shared, *extra])
+
+
+M = TypeVar("M", bound=type[AuditColumns])
+
+
+def superseding(cls: M) -> M:
+    """Class decorator of an outcome table: ``supersedes_id`` references the table's own ``id``."""
+    table: sa.Table = cls.__table__  # type: ignore[attr-defined]
+    table.append_constraint(sa.ForeignKeyConstraint(["supersedes_id"], [table.c.id]))
+    return cls
 
 
 def _range(column: str, low: str, high: str | None = None) -> tuple[str, str]:
@@ -139,19 +180,12 @@ def _range(column: str, low: str, high: str | None = None) -> tuple[str, str]:
     return (f"{column}_range", f"{column} IS NULL OR ({cond})")
 
 
-class SynthesisRow(RegistryModel, table=True):
-    """A synthesis attempt of a sample (temperatures in K, times in h)."""
+# The columns come in field order, bases last to first: keys, values, audit trail.
 
-    __tablename__ = "synthesis_records"
-    __table_args__ = _result_checks(
-        ("outcome_given", "is_retraction OR succeeded IS NOT NULL"),
-        _range("calcination_temperature_k", ">= 0"),
-        _range("sintering_temperature_k", ">= 0"),
-        _range("calcination_hours", ">= 0"),
-        _range("sintering_hours", ">= 0"),
-    )
-    id: int | None = Field(default=None, primary_key=True)
-    sample_pk: int = Field(foreign_key="samples.id", index=True)
+
+class SynthesisValues(RegistryModel):
+    """What a synthesis row records (temperatures in K, times in h)."""
+
     succeeded: bool | None = None
     precursors: str | None = None
     calcination_temperature_k: float | None = None
@@ -162,23 +196,25 @@ class SynthesisRow(RegistryModel, table=True):
     operator: str | None = None
     synthesized_on: date | None = None
     notes: str | None = None
-    supersedes_id: int | None = Field(default=None, foreign_key="synthesis_records.id", unique=True)
-    is_retraction: bool = False
-    reason: str | None = None
-    recorded_by: str
-    recorded_at: datetime = _ts()
 
 
-class XRDRow(RegistryModel, table=True):
-    """A powder XRD result: phases (weight fractions where known), cell, verdict."""
+@superseding
+class SynthesisRow(AuditColumns, SynthesisValues, OutcomeKey, table=True):
+    """A synthesis attempt of a sample."""
 
-    __tablename__ = "xrd_results"
-    __table_args__ = _result_checks(
-        ("verdict_given", "is_retraction OR phase_pure IS NOT NULL"),
-        _range("impurity_fraction", ">= 0", "<= 1"),
+    __tablename__ = "synthesis_records"
+    __table_args__ = AuditColumns.checks(
+        ("outcome_given", "is_retraction OR succeeded IS NOT NULL"),
+        _range("calcination_temperature_k", ">= 0"),
+        _range("sintering_temperature_k", ">= 0"),
+        _range("calcination_hours", ">= 0"),
+        _range("sintering_hours", ">= 0"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    sample_pk: int = Field(foreign_key="samples.id", index=True)
+
+
+class XRDValues(RegistryModel):
+    """What a powder XRD row records: phases (weight fractions where known), verdict, cell."""
+
     phases: list | None = _json(nullable=True)  # [{"name", "weight_fraction" | null}, ...]
     impurity_fraction: float | None = None  # secondary phases, weight fraction, when known
     phase_pure: bool | None = None
@@ -191,21 +227,38 @@ class XRDRow(RegistryModel, table=True):
     gamma_deg: float | None = None
     rwp: float | None = None
     notes: str | None = None
-    raw_path: str | None = None
-    raw_sha256: str | None = None
-    analysis_version: str | None = None
-    supersedes_id: int | None = Field(default=None, foreign_key="xrd_results.id", unique=True)
-    is_retraction: bool = False
-    reason: str | None = None
-    recorded_by: str
-    recorded_at: datetime = _ts()
 
 
-class ConductivityRow(RegistryModel, table=True):
-    """An ionic conductivity result (S/cm) at a measurement temperature (K)."""
+@superseding
+class XRDRow(AuditColumns, RawFileColumns, XRDValues, OutcomeKey, table=True):
+    """A powder XRD result of a sample."""
+
+    __tablename__ = "xrd_results"
+    __table_args__ = AuditColumns.checks(
+        ("verdict_given", "is_retraction OR phase_pure IS NOT NULL"),
+        _range("impurity_fraction", ">= 0", "<= 1"),
+    )
+
+
+class ConductivityValues(RegistryModel):
+    """What a conductivity row records: S/cm at a measurement temperature in K."""
+
+    sigma_total_s_cm: float | None = None
+    sigma_bulk_s_cm: float | None = None
+    sigma_gb_s_cm: float | None = None
+    temperature_k: float | None = None
+    ea_ev: float | None = None
+    relative_density: float | None = None
+    ccd_ma_cm2: float | None = None  # critical current density, mA/cm2
+    notes: str | None = None
+
+
+@superseding
+class ConductivityRow(AuditColumns, RawFileColumns, ConductivityValues, OutcomeKey, table=True):
+    """An ionic conductivity result of a sample."""
 
     __tablename__ = "conductivity_results"
-    __table_args__ = _result_checks(
+    __table_args__ = AuditColumns.checks(
         (
             "value_given",
             "is_retraction OR sigma_total_s_cm IS NOT NULL OR sigma_bulk_s_cm IS NOT NULL "
@@ -219,26 +272,28 @@ class ConductivityRow(RegistryModel, table=True):
         _range("ea_ev", "> 0"),
         _range("relative_density", "> 0", "<= 1"),
     )
-    id: int | None = Field(default=None, primary_key=True)
-    sample_pk: int = Field(foreign_key="samples.id", index=True)
-    sigma_total_s_cm: float | None = None
-    sigma_bulk_s_cm: float | None = None
-    sigma_gb_s_cm: float | None = None
-    temperature_k: float | None = None
-    ea_ev: float | None = None
-    relative_density: float | None = None
-    ccd_ma_cm2: float | None = None  # critical current density, mA/cm2
-    notes: str | None = None
-    raw_path: str | None = None
-    raw_sha256: str | None = None
-    analysis_version: str | None = None
-    supersedes_id: int | None = Field(
-        default=None, foreign_key="conductivity_results.id", unique=True
-    )
-    is_retraction: bool = False
-    reason: str | None = None
-    recorded_by: str
-    recorded_at: datetime = _ts()
+
+
+#: Outcome kind -> its table.
+OUTCOME_TABLES: dict[str, type[AuditColumns]] = {
+    "synthesis": SynthesisRow,
+    "xrd": XRDRow,
+    "conductivity": ConductivityRow,
+}
+_NOT_VALUES = frozenset(OutcomeKey.model_fields) | frozenset(AuditColumns.model_fields)
+
+
+def value_columns(kind: str) -> tuple[str, ...]:
+    """The columns of an outcome kind that hold its result (not its keys or audit trail)."""
+    return tuple(n for n in OUTCOME_TABLES[kind].model_fields if n not in _NOT_VALUES)
+
+
+def column_type(kind: str, name: str) -> type:
+    """The Python type of a value column (``float`` for ``float | None``, ...)."""
+    annotation = OUTCOME_TABLES[kind].model_fields[name].annotation
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    base = args[0] if args else annotation
+    return get_origin(base) or base
 
 
 class ModelRunRow(RegistryModel, table=True):

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from cli_runner import run_cli
 from conftest import temporary_postgres_database
 
-from registry import Registry
+from registry import AddedProposals, OutcomeWrite, Registry, WriteReport
 from registry.migrations import upgrade
 
 REPO = Path(__file__).resolve().parents[1]
@@ -100,7 +100,7 @@ def registry(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Registr
     if request.param == "sqlite":
         reg.init_schema()
     else:
-        reg.ensure_campaign("default")  # what init_schema adds to the migrated schema
+        reg.run(lambda uow: uow.campaigns.ensure("default"))  # what init_schema adds
     yield reg
     reg.close()
 
@@ -164,3 +164,44 @@ def assert_one_error_line(stderr: str, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+# -- writes for the repository contract tests --------------------------------------------
+
+
+def synthesis(sample: str, formula: str = NZSP, succeeded: bool = True, **kw) -> OutcomeWrite:
+    return OutcomeWrite("synthesis", sample, {"succeeded": succeeded}, formula=formula, **kw)
+
+
+def xrd(sample: str, pure: bool = True, impurity: float | None = None, **kw) -> OutcomeWrite:
+    values = {"phase_pure": pure, "impurity_fraction": impurity}
+    return OutcomeWrite("xrd", sample, values, **kw)
+
+
+def sigma(sample: str, value: float = 1e-3, **kw) -> OutcomeWrite:
+    return OutcomeWrite(
+        "conductivity", sample, {"sigma_total_s_cm": value, "temperature_k": 298.15}, **kw
+    )
+
+
+def count(reg: Registry, table: str) -> int:
+    with reg.unit_of_work(write=False) as uow:
+        return uow.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def write(reg: Registry, writes: list[OutcomeWrite], by: str = "ann", **kw) -> WriteReport:
+    """The writes in one unit of work of their own."""
+    return reg.run(lambda uow: uow.outcomes.write(writes, recorded_by=by, **kw))
+
+
+def proposals(*formulas: str) -> list[dict]:
+    return [
+        {"formula": f, "model_run_id": None, "probabilities": {"rf": 0.9, "gnb": 0.6},
+         "acquisition_score": 0.9 - i / 10, "strategy": "exploit", "reason": "high P"}
+        for i, f in enumerate(formulas)
+    ]  # fmt: skip
+
+
+def add(reg: Registry, round_number: int | None, items: list[dict]) -> AddedProposals:
+    """Queue proposals in one unit of work of their own."""
+    return reg.run(lambda uow: uow.proposals.add(round_number, items))

@@ -224,7 +224,7 @@ def queued(db: str):
     from registry import Registry
 
     with Registry.from_url(db) as registry:
-        return registry.list_proposals()
+        return registry.run(lambda uow: uow.proposals.find())
 
 
 def test_propose_queues_a_diverse_batch_with_every_models_probability(registry_env) -> None:

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -109,10 +110,15 @@ def nasicon(lab, *args: str, timeout: float = 900, extra_env: dict | None = None
     )
 
 
+@contextmanager
 def registry_of(lab):
+    """A unit of work on the lab's registry (a writable one: reading the queue returns
+    lapsed claims to it)."""
     from registry import Registry
 
-    return Registry.from_url(f"sqlite:///{lab[0] / 'registry.db'}")
+    with Registry.from_url(f"sqlite:///{lab[0] / 'registry.db'}") as reg:
+        with reg.unit_of_work() as uow:
+            yield uow
 
 
 def test_round_records_champion_proposals_and_flow_run(lab) -> None:
@@ -122,14 +128,14 @@ def test_round_records_champion_proposals_and_flow_run(lab) -> None:
     assert out["round"] == 1
     assert out["n_new_labels"] == 6  # the six literature XRD outcomes
     assert len(out["propose"]["proposals"]) == 4
-    with registry_of(lab) as reg:
-        (rnd,) = reg.rounds()
+    with registry_of(lab) as uow:
+        (rnd,) = uow.rounds.all()
         assert rnd.status == "finished" and rnd.flow_run_id == out["flow_run_id"]
-        runs = reg.model_runs(1)
+        runs = uow.model_runs.find(1)
         assert sorted(r.algorithm for r in runs) == sorted(MODELS.split(","))
         champions = [r for r in runs if r.is_champion]
         assert len(champions) == 1 and rnd.champion_run_id == champions[0].id
-        queued = reg.list_proposals(round_number=1)
+        queued = uow.proposals.find(round_number=1)
         assert rnd.n_proposals == len(queued) == 4
         assert all(set(p.probabilities) >= {champions[0].algorithm} for p in queued)
     figures = {p.name for p in (lab[0] / "reports" / "round-1").glob("*.png")}
@@ -147,27 +153,27 @@ def test_round_killed_after_retrain_runs_again_without_duplicates(lab) -> None:
         extra_env={"NASICON_KILL_AFTER_STAGE": "retrain"},
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
-    with registry_of(lab) as reg:
-        assert reg.latest_round().status != "finished"
-        assert len([r for r in reg.model_runs(1) if r.is_champion]) == 1
-        assert reg.list_proposals(round_number=1) == []
-        runs_before = {r.algorithm: r.id for r in reg.model_runs(1)}
+    with registry_of(lab) as uow:
+        assert uow.rounds.latest().status != "finished"
+        assert len([r for r in uow.model_runs.find(1) if r.is_champion]) == 1
+        assert uow.proposals.find(round_number=1) == []
+        runs_before = {r.algorithm: r.id for r in uow.model_runs.find(1)}
     again = nasicon(lab, "round", "--models", MODELS, "--trials", "0", "--json")
     assert again.returncode == 0, again.stderr[-3000:]
     out = json.loads(again.stdout)
     assert out["round"] == 1 and out["retrain"]["reused"] is True
-    with registry_of(lab) as reg:
-        runs = reg.model_runs(1)
+    with registry_of(lab) as uow:
+        runs = uow.model_runs.find(1)
         assert {r.algorithm: r.id for r in runs} == runs_before  # no model run duplicated
         assert len([r for r in runs if r.is_champion]) == 1
-        assert len(reg.list_proposals(round_number=1)) == 4  # one batch
-        assert reg.latest_round().status == "finished"
+        assert len(uow.proposals.find(round_number=1)) == 4  # one batch
+        assert uow.rounds.latest().status == "finished"
     # and a third run of the finished round changes nothing
     third = nasicon(lab, "round", "--round", "1", "--models", MODELS, "--trials", "0", "--json")
     assert third.returncode == 0, third.stderr[-2000:]
-    with registry_of(lab) as reg:
-        assert len(reg.model_runs(1)) == len(runs_before)
-        assert len(reg.list_proposals(round_number=1)) == 4
+    with registry_of(lab) as uow:
+        assert len(uow.model_runs.find(1)) == len(runs_before)
+        assert len(uow.proposals.find(round_number=1)) == 4
 
 
 def test_dask_cluster_gives_the_local_results(lab) -> None:
@@ -180,9 +186,9 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
     settings = RetrainSettings(
         folds=3, trials=2, models=tuple(MODELS.split(",")), tune=("decision_tree",)
     )
-    with registry_of(lab) as reg:
-        reg.start_round(1)
-        reg.start_round(2)
+    with registry_of(lab) as uow:
+        uow.rounds.start(1)
+        uow.rounds.start(2)
     local = retrain_flow.with_options(task_runner=RunnerChoice().task_runner())(cfg, settings, 1)
     dask = retrain_flow.with_options(task_runner=RunnerChoice(dask=True, workers=2).task_runner())(
         cfg, settings, 2
@@ -202,7 +208,9 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
     from loop.spaces import load_space
 
     space = load_space(lab[0] / "nzsp-small.toml")
-    with registry_of(lab) as reg:
+    from registry import Registry
+
+    with Registry.from_url(f"sqlite:///{lab[0] / 'registry.db'}") as reg:
         cheap, expensive, _ = registry_scoring_models(reg)
     kwargs = {"cheap": cheap, "expensive": expensive, "top_k": 40, "chunk_size": 256}
     alone = screen_space(space, progress=False, **kwargs)
@@ -227,15 +235,15 @@ def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
     assert below.returncode == 0, below.stderr[-2000:]
     out = json.loads(below.stdout)
     assert out["round"] is None and out["new_labels"] == 7  # six literature XRD + this one
-    with registry_of(lab) as reg:
-        assert reg.rounds() == []
+    with registry_of(lab) as uow:
+        assert uow.rounds.all() == []
     batch.write_text("sample_id,formula,succeeded,phase_pure\nS-2,Na3Zr2Si2PO12,1,0\n")
     above = nasicon(lab, "ingest", str(batch), "--min-new-labels", "8", "--json")
     assert above.returncode == 0, above.stderr[-3000:]
     out = json.loads(above.stdout)
     assert out["new_labels"] == 8 and out["round"]["round"] == 1
-    with registry_of(lab) as reg:
-        (rnd,) = reg.rounds()
+    with registry_of(lab) as uow:
+        (rnd,) = uow.rounds.all()
         assert rnd.status == "finished" and rnd.n_new_labels == 8
 
 
@@ -258,8 +266,8 @@ def test_round_bad_input_fails_before_any_work(lab, args, env, message) -> None:
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
-    with registry_of(lab) as reg:
-        assert reg.rounds() == [] and reg.model_runs() == []
+    with registry_of(lab) as uow:
+        assert uow.rounds.all() == [] and uow.model_runs.find() == []
     assert time.perf_counter() - t0 < 120
 
 

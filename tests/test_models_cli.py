@@ -54,7 +54,7 @@ def refused(result, message: str) -> None:
 
 def stored_runs(cwd: Path) -> list:
     with Registry.from_url(f"sqlite:///{cwd / 'nasicon.db'}") as registry:
-        return registry.model_runs()
+        return registry.run(lambda uow: uow.model_runs.find(), write=False)
 
 
 def make_registry(cwd: Path, dft_folder: Path | None) -> Path:

@@ -26,6 +26,7 @@ from loop.training import (
     tune_models,
 )
 from registry import Registry
+from registry.repositories import ModelRunRepository
 
 
 def _subset(dft_frame: pd.DataFrame, n_stable: int, n_unstable: int, seed: int) -> pd.DataFrame:
@@ -181,9 +182,11 @@ def _glue_roundtrip(url, dft_frame, dft_data_dir, tmp_path) -> None:
         result, ids, figures = steps.retrain_registry(
             registry, cfg, SETTINGS, round_number=1, figures_dir=tmp_path / "fig"
         )
-        runs = registry.model_runs(1)
+        with registry.unit_of_work(write=False) as uow:
+            runs = uow.model_runs.find(1)
+            champion = uow.model_runs.champion()
         assert {r.algorithm for r in runs} == {"tolerance_factor", "gnb", "knn"}
-        assert registry.champion().algorithm == result.champion
+        assert champion.algorithm == result.champion
         assert set(ids.values()) == {r.id for r in runs}
         assert figures["roc"].exists()
         # round 2 warm-starts knn from round 1's study, stored in the same database
@@ -205,22 +208,23 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
     sqlite_url, dft_frame, dft_data_dir, tmp_path, monkeypatch
 ) -> None:
     registry = _registry_with_subset(sqlite_url, dft_frame, tmp_path / "subset")
-    real = steps.model_run_store.add_model_run
+    real = ModelRunRepository.add
     calls = []
 
-    def flaky(session, **row):
+    def flaky(self, **row):
         calls.append(row["algorithm"])
         if len(calls) == 2:
             raise ValidationError("disk full (injected)")
-        return real(session, **row)
+        return real(self, **row)
 
-    monkeypatch.setattr(steps.model_run_store, "add_model_run", flaky)
+    monkeypatch.setattr(ModelRunRepository, "add", flaky)
     with registry:
         with pytest.raises(ValidationError, match="injected"):
             steps.retrain_registry(
                 registry, _config(sqlite_url, dft_data_dir, tmp_path), SETTINGS, round_number=1
             )
-        assert calls and registry.model_runs() == []  # the first row was rolled back too
+        stored = registry.run(lambda uow: uow.model_runs.find(), write=False)
+        assert calls and stored == []  # the first row was rolled back too
     assert list((tmp_path / "models").rglob("*.skops")) == []
 
 

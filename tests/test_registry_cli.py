@@ -308,25 +308,22 @@ def test_batch_ingest_is_all_or_nothing_and_idempotent(lab: str, tmp_path: Path)
     again = invoke(["--db", lab, "record", "batch", str(path), "--by", "robot"])
     assert again.code == 0 and "stored nothing new" in again.output
     assert row_counts(lab) == counts
-    reg = Registry.from_url(lab)
-    labels = {o.sample_id: o.values for o in reg.outcomes(kinds=("xrd",))}
+    with Registry.from_url(lab) as reg, reg.unit_of_work(write=False) as uow:
+        labels = {o.sample_id: o.values for o in uow.outcomes.find(kinds=("xrd",))}
+        history = uow.samples.history("S8")
     assert (
         labels["S7"]["impurity_fraction"] == pytest.approx(0.03) and not labels["S7"]["phase_pure"]
     )
-    assert reg.history("S8").records[0].values["succeeded"] is False
-    reg.close()
+    assert history.records[0].values["succeeded"] is False
 
 
 def test_queue_commands(lab: str) -> None:
-    reg = Registry.from_url(lab)
-    a, b, c = reg.add_proposals(
-        1,
-        [
-            {"formula": f, "strategy": "exploit", "probabilities": {"rf": 0.8}}
-            for f in (SC_NZSP, LU_NZSP, "Na3.1Zr1.9Sc0.1Si2PO12")
-        ],
-    )
-    reg.close()
+    items = [
+        {"formula": f, "strategy": "exploit", "probabilities": {"rf": 0.8}}
+        for f in (SC_NZSP, LU_NZSP, "Na3.1Zr1.9Sc0.1Si2PO12")
+    ]
+    with Registry.from_url(lab) as reg:
+        a, b, c = reg.run(lambda uow: uow.proposals.add(1, items))
     listing = json.loads(invoke(["--db", lab, "queue", "list", "--json"]).output)
     assert [p["status"] for p in listing] == ["queued"] * 3
     assert (
@@ -354,9 +351,10 @@ def test_queue_commands(lab: str) -> None:
         ["--db", lab, "record", "synthesis", "--sample", "S2", "--formula", SC_NZSP, "--failed"]
     )
     assert f"proposal {a} is now measured" in done.output
-    reg = Registry.from_url(lab)
-    assert reg.proposal(a).status is ProposalStatus.MEASURED
-    reg.close()
+    with Registry.from_url(lab) as reg:
+        assert reg.run(lambda uow: uow.proposals.get(a), write=False).status is (
+            ProposalStatus.MEASURED
+        )
     assert invoke(["--db", lab, "queue", "list", "--status", "nonsense"]).code == 2
 
 
@@ -421,9 +419,10 @@ def test_campaigns_and_the_configured_claim_time(lab: str, monkeypatch: pytest.M
     assert "scale-up" in invoke(["--db", lab, "campaign", "list"]).output
     ambiguous = invoke(["--db", lab, "record", "xrd", "--sample", "S1", "--phase", "NASICON"])
     assert ambiguous.code == 2 and "say which (--campaign)" in ambiguous.error
-    reg = Registry.from_url(lab)
-    (pid,) = reg.add_proposals(1, [{"formula": LU_NZSP, "strategy": "exploit"}])
-    reg.close()
+    with Registry.from_url(lab) as reg:
+        (pid,) = reg.run(
+            lambda uow: uow.proposals.add(1, [{"formula": LU_NZSP, "strategy": "exploit"}])
+        )
     monkeypatch.setenv("NASICON_QUEUE__CLAIM_HOURS", "5")
     assert invoke(["--db", lab, "queue", "claim", str(pid), "--by", "ann"]).code == 0
     (claimed,) = json.loads(invoke(["--db", lab, "queue", "list", "--json"]).output)

@@ -44,7 +44,7 @@ for i in range(n):
     if i % every == 0:
         writes.append(OutcomeWrite("synthesis", f"{tag}-new-{i}", {"succeeded": True},
                                    formula=formulas[(i // every) % len(formulas)]))
-    reg.write_outcomes(writes, recorded_by=tag)
+    reg.run(lambda uow: uow.outcomes.write(writes, recorded_by=tag))
 print(json.dumps({"retries": reg.retries, "seconds": time.perf_counter() - t0}))
 """
 
@@ -52,13 +52,12 @@ print(json.dumps({"retries": reg.retries, "seconds": time.perf_counter() - t0}))
 def _setup(url: str) -> None:
     reg = Registry.from_url(url, check_schema=False)
     reg.init_schema()
-    reg.write_outcomes(
-        [
-            OutcomeWrite("synthesis", f"S{j}", {"succeeded": True}, formula=NZSP)
-            for j in range(N_SAMPLES)
-        ],
-        recorded_by="setup",
-    )
+    samples = [
+        OutcomeWrite("synthesis", f"S{j}", {"succeeded": True}, formula=NZSP)
+        for j in range(N_SAMPLES)
+    ]
+    with reg.unit_of_work() as uow:
+        uow.outcomes.write(samples, recorded_by="setup")
     reg.close()
 
 

@@ -24,7 +24,8 @@ def test_dft_import_keeps_every_published_column_split_and_citation(
 ) -> None:
     report = import_dft(registry, dft_data_dir)
     assert report.added == {"computed records": len(dft_frame)}
-    stored = registry.computed_records(SOURCE).set_index("dataset_formula")
+    with registry.unit_of_work(write=False) as uow:
+        stored = uow.computed.frame(SOURCE).set_index("dataset_formula")
     assert len(stored) == len(dft_frame)
     expected = dft_frame.set_index("CompName")
     assert stored.loc[expected.index, "split"].tolist() == expected["split"].tolist()
@@ -85,7 +86,7 @@ def test_dft_import_reports_missing_data_and_columns(
     shutil.copy(dft_data_dir / "test.csv", broken / "test.csv")
     with pytest.raises(ValidationError, match=r"lacks the published column.*EWaldSumLst"):
         import_dft(sqlite_registry, broken)
-    assert sqlite_registry.computed_records().empty
+    assert sqlite_registry.run(lambda uow: uow.computed.frame(), write=False).empty
 
 
 def test_literature_import_records_synthesis_xrd_and_conductivity(
@@ -104,11 +105,12 @@ def test_literature_import_records_synthesis_xrd_and_conductivity(
         for f, p in zip(source.formula, source.phase_pure, strict=True)
     }
     assert labels.to_dict() == expected
-    sigma = {o.sample_id: o.values for o in registry.outcomes(kinds=("conductivity",))}
+    with registry.unit_of_work(write=False) as uow:
+        sigma = {o.sample_id: o.values for o in uow.outcomes.find(kinds=("conductivity",))}
+        nzsp = uow.samples.history("NZSP")
     for row in source[with_sigma].itertuples():
         assert sigma[row.label]["sigma_total_s_cm"] == pytest.approx(row.sigma_total_mS_cm / 1000)
         assert sigma[row.label]["temperature_k"] == pytest.approx(298.15)
-    nzsp = registry.history("NZSP")
     assert (
         nzsp.sample.source == "literature" and "Energy Environ. Sci. 2026" in nzsp.sample.citation
     )

@@ -173,14 +173,12 @@ def _store(reg: Registry, *records, by: str = "ann") -> None:
 
 
 def test_training_frame_combines_dft_and_experimental_labels(registry: Registry) -> None:
-    registry.add_computed_records(
-        "test-dft",
-        [
-            {"formula": f, "dataset_formula": f, "ehull_mev": e, "published": {"e": e},
-             "citation": "test", "source_file": "x.csv", "source_sha256": "0" * 64}
-            for f, e in ((NZSP, -6.0), (SC_NZSP, 12.0), (LU_NZSP, 30.0))
-        ],
-    )  # fmt: skip
+    computed = [
+        {"formula": f, "dataset_formula": f, "ehull_mev": e, "published": {"e": e},
+         "citation": "test", "source_file": "x.csv", "source_sha256": "0" * 64}
+        for f, e in ((NZSP, -6.0), (SC_NZSP, 12.0), (LU_NZSP, 30.0))
+    ]  # fmt: skip
+    registry.run(lambda uow: uow.computed.add("test-dft", computed))
     _store(
         registry,
         SynthesisRecord("A", SC_NZSP, True),
@@ -203,16 +201,21 @@ def test_training_frame_combines_dft_and_experimental_labels(registry: Registry)
     assert frame_sha256(frame) == frame_sha256(training_frame(registry, experimental_weight=4.0))
 
 
+def current_xrd_id(reg: Registry) -> int:
+    (snap,) = reg.run(lambda uow: uow.outcomes.find(kinds=("xrd",)), write=False)
+    return snap.id
+
+
 def test_training_data_follows_corrections_and_retractions(registry: Registry) -> None:
     _store(registry, SynthesisRecord("A", NZSP, True), XRDRecord.create("A", phases="NASICON;ZrO2"))
     assert experimental_labels(registry)["label"].tolist() == [0]
-    xrd_id = registry.outcomes(kinds=("xrd",))[0].id
+    xrd_id = current_xrd_id(registry)
     fix = XRDRecord.create("A", phases="NASICON", supersedes_id=xrd_id, reason="ZrO2 peak was Kb")
     _store(registry, fix, by="bob")
     assert experimental_labels(registry)["label"].tolist() == [1]
-    registry.retract(
-        "xrd", registry.outcomes(kinds=("xrd",))[0].id, reason="wrong pellet", recorded_by="c"
-    )
+    with registry.unit_of_work() as uow:
+        (current,) = uow.outcomes.find(kinds=("xrd",))
+        uow.outcomes.retract("xrd", current.id, reason="wrong pellet", recorded_by="c")
     assert experimental_labels(registry).empty
     assert training_frame(registry).empty
 
@@ -233,6 +236,7 @@ def test_store_records_is_all_or_nothing(registry: Registry) -> None:
     orphan = XRDRecord.create("GHOST", phases="NASICON")
     with pytest.raises(Exception, match="unknown sample id 'GHOST'"):
         store_records(registry, [good, orphan], recorded_by="ann")
-    assert registry.samples() == []
+    assert registry.run(lambda uow: uow.samples.all(), write=False) == []
     report = store_records(registry, [good], recorded_by="ann", options=StoreOptions(source="lab"))
-    assert report.samples_created == ("A",) and registry.sample("A").source == "lab"
+    assert report.samples_created == ("A",)
+    assert registry.run(lambda uow: uow.samples.get("A"), write=False).source == "lab"

@@ -151,7 +151,7 @@ def import_dft(registry: Registry, path: str | Path) -> ImportReport:
     """
     frame = read_dft(path)
     _, records = dft_records(frame)
-    added, unchanged = registry.add_computed_records(SOURCE, records)
+    added, unchanged = registry.run(lambda uow: uow.computed.add(SOURCE, records))
     report = ImportReport(
         SOURCE,
         str(path),

@@ -43,7 +43,7 @@ def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool
             "NASICON_DFT_DATA)"
         )
     with Registry.from_config(config) as registry:
-        registry.latest_round()  # connects and checks the schema version
+        registry.run(lambda uow: uow.rounds.latest(), write=False)  # connects, checks schema
     if space is not None:
         from loop.spaces import load_space
 

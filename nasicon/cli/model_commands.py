@@ -218,14 +218,15 @@ def retrain(
 
 
 def _prediction_runs(registry: Registry, round_number: int | None) -> list[ModelRunRecord]:
-    if round_number is not None:
-        runs = registry.model_runs(round_number)
-        if not runs:
-            raise ValidationError(
-                f"round {round_number} has no model runs (see nasicon models list)"
-            )
-        return runs
-    champion = registry.champion()
+    with registry.unit_of_work(write=False) as uow:
+        if round_number is not None:
+            runs = uow.model_runs.find(round_number)
+            if not runs:
+                raise ValidationError(
+                    f"round {round_number} has no model runs (see nasicon models list)"
+                )
+            return runs
+        champion = uow.model_runs.champion()
     if champion is None:
         raise ValidationError("no trained models in the registry; run nasicon retrain first")
     return runs_of_round(registry, champion.round_number)
@@ -343,7 +344,7 @@ def models_list(
 ) -> None:
     """Every stored model run (or one round's), best macro-F1 first within each round."""
     with Registry.from_config(state(ctx).config()) as registry:
-        runs = registry.model_runs(round_number)
+        runs = registry.run(lambda uow: uow.model_runs.find(round_number), write=False)
     runs = sorted(runs, key=lambda r: (-(r.round_number if r.round_number is not None else -1),
                                        -(r.metrics.get("f1_macro") or 0.0)))
     rows = [_run_summary(r) for r in runs]
@@ -377,17 +378,16 @@ def _artifact_status(run: ModelRunRecord) -> str:
 
 
 def _find_run(registry: Registry, model: str, round_number: int | None) -> ModelRunRecord:
-    if model.isdigit():
-        return registry.model_run(int(model))
+    with registry.unit_of_work(write=False) as uow:
+        if model.isdigit():
+            return uow.model_runs.get(int(model))
+        champion = uow.model_runs.champion()
+        runs = uow.model_runs.find(round_number)
     if round_number is None:
-        champion = registry.champion()
-        runs = registry.model_runs() if champion is None else runs_of_round(
-            registry, champion.round_number
-        )
-        if champion is None and runs:  # no champion anywhere: the newest run of the name
+        if champion is not None:
+            runs = runs_of_round(registry, champion.round_number)
+        elif runs:  # no champion anywhere: the newest run of the name
             runs = [r for r in runs if r.algorithm == model][-1:]
-    else:
-        runs = registry.model_runs(round_number)
     match = [r for r in runs if r.algorithm == model]
     if not match:
         where = "" if round_number is None else f" in round {round_number}"

@@ -39,7 +39,15 @@ from loop.errors import NasiconError, ValidationError
 from loop.settings import NasiconConfig
 from nasicon.cli.context import state
 from nasicon.cli.output import fit_parameter_table, write_csv_atomically
-from registry import ProposalRecord, ProposalStatus, RecordErrors, Registry, migrations
+from registry import (
+    ProposalRecord,
+    ProposalStatus,
+    RecordErrors,
+    Registry,
+    SampleRecord,
+    UnitOfWork,
+    migrations,
+)
 from registry.engine import display_url
 
 if TYPE_CHECKING:  # the analyses (pymatgen, scipy) are imported when a raw file is given
@@ -65,6 +73,11 @@ def _registry(ctx: typer.Context, check_schema: bool = True) -> Registry:
     return Registry.from_config(_config(ctx), check_schema=check_schema)
 
 
+def _sample(registry: Registry, sample_id: str, campaign: str | None) -> SampleRecord:
+    """The stored sample (NotFoundError names the command that creates it)."""
+    return registry.run(lambda uow: uow.samples.get(sample_id, campaign), write=False)
+
+
 def _who(by: str | None) -> str:
     return (by or "").strip() or getpass.getuser()
 
@@ -86,8 +99,8 @@ def _store(
     return registry, report
 
 
-def _label_text(registry: Registry, sample_pk: int, threshold: float) -> str:
-    snaps = [s for s in registry.outcomes(kinds=("synthesis", "xrd")) if s.sample_pk == sample_pk]
+def _label_text(uow: UnitOfWork, sample_pk: int, threshold: float) -> str:
+    snaps = uow.outcomes.find(kinds=("synthesis", "xrd"), sample_pks=[sample_pk])
     labels = sample_labels(snaps, threshold)
     if sample_pk not in labels:
         return "no label"
@@ -100,17 +113,19 @@ def _report_stored(
     ctx: typer.Context, registry: Registry, report: Any, record: OutcomeRecord
 ) -> None:
     threshold = _config(ctx).labels.impurity_threshold
+    with registry.unit_of_work(write=False) as uow:
+        sample = uow.samples.get(record.sample_id, record.campaign)
+        label = _label_text(uow, sample.pk, threshold)
+        moved = [uow.proposals.get(pid) for pid in report.proposals_updated]
     for _, kind, row_id in report.added:
-        sample = registry.sample(record.sample_id, record.campaign)
         what = "correction" if record.supersedes_id else "record"
         console.print(
             f"stored {kind} {what} {row_id} for sample {sample.sample_id} ({sample.formula}); "
-            f"label: {_label_text(registry, sample.pk, threshold)}",
+            f"label: {label}",
             highlight=False,
         )
-    for pid in report.proposals_updated:
-        p = registry.proposal(pid)
-        console.print(f"proposal {pid} is now {p.status.value}", highlight=False)
+    for p in moved:
+        console.print(f"proposal {p.id} is now {p.status.value}", highlight=False)
 
 
 # -- init and db ------------------------------------------------------------------------------
@@ -169,7 +184,7 @@ def campaign_add(
     if not name.strip():
         raise ValidationError("a campaign needs a name")
     with _registry(ctx) as registry:
-        cid = registry.ensure_campaign(name.strip(), description)
+        cid = registry.run(lambda uow: uow.campaigns.ensure(name.strip(), description))
     console.print(f"campaign {name.strip()!r} (id {cid})", highlight=False)
 
 
@@ -177,7 +192,7 @@ def campaign_add(
 def campaign_list(ctx: typer.Context) -> None:
     """List the campaigns."""
     with _registry(ctx) as registry:
-        rows = registry.campaigns()
+        rows = registry.run(lambda uow: uow.campaigns.all(), write=False)
     table = Table(title="campaigns")
     for col in ("id", "name", "description", "created"):
         table.add_column(col)
@@ -277,7 +292,7 @@ def record_synthesis(
     """Record a synthesis attempt: creates the sample (temperatures stored in K)."""
     if supersedes is not None and formula is None:
         with _registry(ctx) as registry:
-            formula = registry.sample(sample, campaign).formula
+            formula = _sample(registry, sample, campaign).formula
     if formula is None:
         raise ValidationError("a new sample needs --formula")
     record = SynthesisRecord.create(
@@ -316,8 +331,8 @@ def _analysing(what: str) -> Progress:
     )
 
 
-def _stored_label(registry: Registry, sample_pk: int, threshold: float) -> dict[str, Any]:
-    snaps = [s for s in registry.outcomes(kinds=("synthesis", "xrd")) if s.sample_pk == sample_pk]
+def _stored_label(uow: UnitOfWork, sample_pk: int, threshold: float) -> dict[str, Any]:
+    snaps = uow.outcomes.find(kinds=("synthesis", "xrd"), sample_pks=[sample_pk])
     labels = sample_labels(snaps, threshold)
     if sample_pk not in labels:
         return {"value": None, "reason": "no label"}
@@ -332,14 +347,16 @@ def _record_json(
     from experiments.measurements import json_ready
 
     (_, kind, row_id), *_ = report.added
-    sample = registry.sample(record.sample_id, record.campaign)
+    with registry.unit_of_work(write=False) as uow:
+        sample = uow.samples.get(record.sample_id, record.campaign)
+        label = _stored_label(uow, sample.pk, _config(ctx).labels.impurity_threshold)
     payload = {
         "kind": kind,
         "record_id": row_id,
         "sample_id": sample.sample_id,
         "campaign": sample.campaign,
         "formula": sample.formula,
-        "label": _stored_label(registry, sample.pk, _config(ctx).labels.impurity_threshold),
+        "label": label,
         "raw_path": record.raw_path,
         "raw_sha256": record.raw_sha256,
         "analysis_version": record.analysis_version,
@@ -502,7 +519,7 @@ def record_xrd(
             },
         )  # fmt: skip
         with _registry(ctx) as registry:
-            known = registry.sample(sample, campaign)  # an unknown sample stops here
+            known = _sample(registry, sample, campaign)  # an unknown sample stops here
             with _analysing(f"analysing {pattern.name}") as progress:
                 progress.add_task("xrd", total=None)
                 measurement = xrd_measurement(
@@ -601,7 +618,7 @@ def record_conductivity(
             raise ValidationError("--eis needs the pellet geometry: --thickness-mm and --area-cm2")
         check_geometry(thickness_mm, area_cm2)
         with _registry(ctx) as registry:
-            registry.sample(sample, campaign)  # an unknown sample stops here
+            _sample(registry, sample, campaign)  # an unknown sample stops here
             with _analysing(f"fitting {eis.name}") as progress:
                 progress.add_task("eis", total=None)
                 measurement = conductivity_measurement(
@@ -671,8 +688,11 @@ def retract(
     """Withdraw a result (kept in the history; training data stops using it)."""
     if kind not in ("synthesis", "xrd", "conductivity"):
         raise ValidationError(f"record kind {kind!r} is not synthesis, xrd or conductivity")
+    who = _who(by)
     with _registry(ctx) as registry:
-        rid = registry.retract(kind, record_id, reason=reason, recorded_by=_who(by))  # type: ignore[arg-type]
+        rid = registry.run(
+            lambda uow: uow.outcomes.retract(kind, record_id, reason=reason, recorded_by=who)  # type: ignore[arg-type]
+        )
     console.print(f"{kind} record {record_id} retracted (retraction record {rid})", highlight=False)
 
 
@@ -758,7 +778,7 @@ def history(
 ) -> None:
     """The whole trail of a sample: every record, correction and retraction, and its proposal."""
     with _registry(ctx) as registry:
-        h = registry.history(sample, campaign)
+        h = registry.run(lambda uow: uow.samples.history(sample, campaign), write=False)
     if as_json:
         payload = {
             "sample": {**h.sample.__dict__, "created_at": h.sample.created_at.isoformat()},
@@ -857,7 +877,7 @@ def queue_list(
     if wanted is None and not all_:
         wanted = [s for s in ProposalStatus if s.is_open]
     with _registry(ctx) as registry:
-        rows = registry.list_proposals(wanted, round_number)
+        rows = registry.run(lambda uow: uow.proposals.find(wanted, round_number))
     if as_json:
         typer.echo(json.dumps([_proposal_dict(p) for p in rows], indent=2))
         return
@@ -884,7 +904,7 @@ def queue_claim(
 ) -> None:
     """Claim a queued proposal (it returns to the queue if the claim lapses)."""
     with _registry(ctx) as registry:
-        p = registry.claim(proposal_id, _who(by), hours)
+        p = registry.run(lambda uow: uow.proposals.claim(proposal_id, _who(by), hours))
     console.print(
         f"proposal {p.id} ({p.formula}) claimed by {p.claimed_by} until "
         f"{p.claim_expires_at:%Y-%m-%d %H:%M} UTC",
@@ -900,7 +920,7 @@ def queue_release(
 ) -> None:
     """Put a claimed proposal back in the queue."""
     with _registry(ctx) as registry:
-        p = registry.release(proposal_id, _who(by))
+        p = registry.run(lambda uow: uow.proposals.release(proposal_id, _who(by)))
     console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
 
 
@@ -913,7 +933,7 @@ def queue_abandon(
 ) -> None:
     """Abandon a proposal. (A failed synthesis is an outcome: record it, do not abandon.)"""
     with _registry(ctx) as registry:
-        p = registry.abandon(proposal_id, reason, _who(by))
+        p = registry.run(lambda uow: uow.proposals.abandon(proposal_id, reason, _who(by)))
     console.print(f"proposal {p.id} ({p.formula}) abandoned: {p.status_reason}", highlight=False)
 
 
@@ -926,7 +946,7 @@ def queue_reject(
 ) -> None:
     """Reject a queued proposal before anyone makes it."""
     with _registry(ctx) as registry:
-        p = registry.reject(proposal_id, reason, _who(by))
+        p = registry.run(lambda uow: uow.proposals.reject(proposal_id, reason, _who(by)))
     console.print(f"proposal {p.id} ({p.formula}) rejected: {p.status_reason}", highlight=False)
 
 
