@@ -35,6 +35,7 @@ from loop.training import (
 from loop.training.figures import save_retrain_figures
 from registry import ModelRunRecord, Registry
 from registry import model_runs as model_run_store
+from registry.optuna_storage import make_optuna_storage
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +147,17 @@ def retrain_registry(
 ) -> tuple[RetrainResult, dict[str, int], dict[str, Path]]:
     """One retrain against the registry in this process: prepare, train, store.
 
+    The optuna studies live in the registry database (opened only when a model is tuned).
+
     Returns:
         The result, model-run ids by model name and the saved figure paths.
     """
     prepared = prepare_retrain(registry, config, settings, round_number=round_number)
+    storage = make_optuna_storage(config.database.url) if settings.tuned_specs() else None
     result = run_retrain(
         prepared.data,
         settings,
-        storage_url=config.database.url,
+        storage=storage,
         round_number=round_number,
         reproduction_frame=prepared.dataset,
         ehull_threshold_mev=config.labels.ehull_threshold_mev,

@@ -26,6 +26,7 @@ from loop.training import (
     tune_models,
 )
 from registry import Registry
+from registry.optuna_storage import make_optuna_storage
 
 
 def _subset(dft_frame: pd.DataFrame, n_stable: int, n_unstable: int, seed: int) -> pd.DataFrame:
@@ -58,7 +59,7 @@ def retrained(frame, tmp_path_factory, dft_frame):
                                    "knn", "decision_tree"),
         importance=("champion", "gnb"),
     )
-    result = run_retrain(data, settings, storage_url=url, round_number=3,
+    result = run_retrain(data, settings, storage=make_optuna_storage(url), round_number=3,
                          reproduction_frame=dft_frame)
     return data, result
 
@@ -227,7 +228,7 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
 def test_tuning_timeout_is_shared_by_the_tuned_models(frame, tmp_path) -> None:
     data = training_set_from_frame(frame, folds=3)
     specs = [MODELS["knn"], MODELS["decision_tree"]]
-    tuned = tune_models(specs, data, storage_url=f"sqlite:///{tmp_path / 's.db'}",
+    tuned = tune_models(specs, data, storage=make_optuna_storage(f"sqlite:///{tmp_path / 's.db'}"),
                         round_number=1, trials=200, timeout_s=3.0, folds=3)
     assert set(tuned) == {"knn", "decision_tree"}
     assert all(1 <= t.n_run < 200 for t in tuned.values())  # the budget, not n_trials, ended
