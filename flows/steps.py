@@ -27,14 +27,13 @@ from loop.training import (
     RetrainSettings,
     TrainingSet,
     model_run_rows,
-    remove_new_artifacts,
     run_retrain,
-    save_artifacts,
     training_set_from_frame,
 )
 from loop.training.figures import save_retrain_figures
 from registry import ModelRunRecord, Registry
 from registry import model_runs as model_run_store
+from registry.artifacts import library_versions, remove_new_artifacts, save_artifacts
 from registry.optuna_storage import make_optuna_storage
 
 log = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ def store_retrain(
     Returns the model-run ids by model name and the saved figure paths.
     """
     saved = save_artifacts(result, Path(config.models.artifacts_dir).resolve())
-    rows = model_run_rows(result, saved)
+    rows = model_run_rows(result, saved.refs(), library_versions=library_versions())
     try:
         with registry.session() as session:
             ids = {row["algorithm"]: model_run_store.add_model_run(session, **row) for row in rows}
@@ -232,9 +231,9 @@ def registry_scoring_models(registry: Any) -> tuple[list[Any], list[Any], Any]:
     Raises:
         ValidationError: no champion yet.
     """
-    from loop.models.artifacts import load_artifact
     from loop.models.zoo import get_spec
     from loop.screening import ScoringModel
+    from registry.artifacts import load_artifact
 
     champion = registry.champion()
     if champion is None:

@@ -13,19 +13,22 @@ from loop.errors import ValidationError
 from loop.evaluation import TrainingDataError, select_champion
 from loop.evaluation.cv import fit_estimator
 from loop.models import MODELS
-from loop.models.artifacts import load_artifact
 from loop.settings import NasiconConfig
 from loop.training import (
     LEADERBOARD_KEYS,
     RetrainSettings,
     model_run_rows,
-    remove_new_artifacts,
     run_retrain,
-    save_artifacts,
     training_set_from_frame,
     tune_models,
 )
 from registry import Registry
+from registry.artifacts import (
+    library_versions,
+    load_artifact,
+    remove_new_artifacts,
+    save_artifacts,
+)
 from registry.optuna_storage import make_optuna_storage
 
 
@@ -132,7 +135,7 @@ def test_artifacts_and_model_run_rows(retrained, tmp_path) -> None:
     saved = save_artifacts(result, tmp_path)
     assert set(saved.by_model) == set(result.models)
     assert all(p.parent == tmp_path / "round-3" for p in saved.created)
-    rows = model_run_rows(result, saved)
+    rows = model_run_rows(result, saved.refs(), library_versions=library_versions())
     assert [r["algorithm"] for r in rows] == list(result.models)
     assert sum(r["is_champion"] for r in rows) == 1
     for row in rows:

@@ -5,7 +5,8 @@
     tuned = tune_models(specs_to_tune, data, storage=..., round_number=...)
     result = run_retrain(data, settings, ...)              # all of it, plus champion
 
-Nothing here touches the registry: persisting is :mod:`loop.training.persist`.
+Nothing here touches the registry or a file: the optuna storage comes from the caller, and
+:mod:`loop.training.records` turns the result into rows the caller stores.
 """
 
 from __future__ import annotations

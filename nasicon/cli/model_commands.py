@@ -33,10 +33,10 @@ from flows.steps import default_round, retrain_registry, round_text, runs_of_rou
 from loop.descriptors import describe_formulas
 from loop.errors import CompositionError, ValidationError
 from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
-from loop.models.artifacts import file_sha256, load_artifact
 from loop.training import RetrainResult, RetrainSettings
 from nasicon.cli.context import state
 from registry import ModelRunRecord, Registry
+from registry.artifacts import artifact_status, load_artifact
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
@@ -367,15 +367,6 @@ def models_list(
     console.print(table)
 
 
-def _artifact_status(run: ModelRunRecord) -> str:
-    if run.artifact_path is None:
-        return "none"
-    path = Path(run.artifact_path)
-    if not path.is_file():
-        return "missing"
-    return "ok" if file_sha256(path) == run.artifact_sha256 else "hash mismatch"
-
-
 def _find_run(registry: Registry, model: str, round_number: int | None) -> ModelRunRecord:
     if model.isdigit():
         return registry.model_run(int(model))
@@ -407,7 +398,7 @@ def models_show(
     """One model run: scope, parameters, CV metrics per fold, tuning, artifact check."""
     with Registry.from_config(state(ctx).config()) as registry:
         run = _find_run(registry, model, round_number)
-    status = _artifact_status(run)
+    status = artifact_status(run.artifact_path, run.artifact_sha256)
     doc = {
         **_run_summary(run),
         "scope": run.scope,
