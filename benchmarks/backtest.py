@@ -31,7 +31,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
-from loop.simulation import CampaignSettings, backtest, load_dft_pool, plot_discovery_curves
+from loop.simulation import CampaignSettings, backtest, discovery_curves_figure, load_dft_pool
+from registry.reports import save_figure
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -128,10 +129,13 @@ def main() -> None:
         )  # fmt: skip
         out = result.to_dict()
         results[name] = out
-        png = plot_discovery_curves(
-            result, FIGURES / f"backtest-{name}.png",
-            title=f"{name}: seed {args.seed_size}, batch {args.batch}, budget {args.budget}, "
-            f"{args.repeats} repeats",
+        png = save_figure(
+            discovery_curves_figure(
+                result,
+                title=f"{name}: seed {args.seed_size}, batch {args.batch}, budget {args.budget}, "
+                f"{args.repeats} repeats",
+            ),
+            FIGURES / f"backtest-{name}.png",
         )  # fmt: skip
         figures.append((name, png))
         for strategy, stats in out["strategies"].items():

@@ -30,11 +30,12 @@ from loop.training import (
     run_retrain,
     training_set_from_frame,
 )
-from loop.training.figures import save_retrain_figures
+from loop.training.figures import retrain_figures
 from registry import ModelRunRecord, Registry
 from registry import model_runs as model_run_store
 from registry.artifacts import library_versions, remove_new_artifacts, save_artifacts
 from registry.optuna_storage import make_optuna_storage
+from registry.reports import save_figures
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def store_retrain(
         raise
     figures: dict[str, Path] = {}
     if figures_dir is not None:
-        figures = save_retrain_figures(result, data, figures_dir)
+        figures = save_figures(retrain_figures(result, data), figures_dir)
     return ids, figures
 
 

@@ -20,14 +20,15 @@ from loop.simulation import (
     GPEhullSurrogate,
     MixtureSurrogate,
     backtest,
+    discovery_curves_figure,
     element_amounts,
     feature_matrix,
     load_dft_pool,
     make_surrogate,
-    plot_discovery_curves,
     run_campaign,
     seed_sets,
 )
+from registry.reports import save_figure
 
 REPO = Path(__file__).resolve().parents[1]
 NASICON = str(Path(sys.executable).with_name("nasicon"))
@@ -107,8 +108,11 @@ def test_same_seed_same_result(pool) -> None:
 
 
 def test_discovery_curve_png(small_result, tmp_path: Path) -> None:
-    path = plot_discovery_curves(small_result, tmp_path / "curve.png")
+    figure = discovery_curves_figure(small_result)
+    path = save_figure(figure, tmp_path / "figures" / "curve.png")
+    assert path == tmp_path / "figures" / "curve.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in path.parent.iterdir()] == ["curve.png"]  # no temporary file left
     curves = small_result.curves("exploit")
     assert curves.shape == (2, 24)
     assert np.array_equal(curves[:, -1], small_result.hits("exploit"))

@@ -216,9 +216,10 @@ def simulate(
         SURROGATES,
         CampaignSettings,
         backtest,
+        discovery_curves_figure,
         load_dft_pool,
-        plot_discovery_curves,
     )
+    from registry.reports import save_figure
 
     cfg = state(ctx).config()
     names = _strategies(strategy)
@@ -250,7 +251,7 @@ def simulate(
         progress=not quiet,
     )
     png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
-    plot_discovery_curves(result, png)
+    save_figure(discovery_curves_figure(result), png)
     out = result.to_dict()
     out["figure"] = str(png)
     if as_json:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from loop.discovery import (
 from loop.discovery.search import SIS_MODES, SIS_TARGETS
 from loop.errors import DataMissingError, ValidationError
 from nasicon.cli.context import state
+from registry.reports import save_figure
 
 SPLITS = ("paper", "random")
 FEATURE_SETS = ("engine", "dataset")
@@ -97,14 +96,12 @@ def _save_figure(
     accuracy: float,
 ) -> Path:
     """The best pair's 2D map, coloured by Ehull, with the SVC boundary (atomic write)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     t1 = evaluate_formula(formulas[0], features)
     t2 = evaluate_formula(formulas[1], features)
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig = Figure(figsize=(7.5, 6))
+    ax = fig.add_subplot()
     clipped = np.clip(ehull, -100, 200)
     for mask, marker, label in ((train, "o", "train"), (~train, "^", "held out")):
         sc = ax.scatter(t1[mask], t2[mask], c=clipped[mask], cmap="coolwarm", vmin=-100,
@@ -126,16 +123,7 @@ def _save_figure(
     ax.set_title(f"Best 2D descriptor, held-out ranking accuracy {accuracy:.3f}")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def _print_table(payload: dict, result: DiscoveryResult) -> None:
