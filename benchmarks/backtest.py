@@ -31,7 +31,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
-from loop.simulation import CampaignSettings, backtest, discovery_curves_figure, load_dft_pool
+from experiments.importers.dft import read_dft_dataset
+from loop.simulation import CampaignSettings, backtest, dft_pool, discovery_curves_figure
 from registry.reports import save_figure
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
@@ -115,7 +116,7 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
 
-    pool = load_dft_pool(args.data)
+    pool = dft_pool(read_dft_dataset(args.data))
     settings = CampaignSettings(args.seed_size, args.batch, args.budget)
     rows = []
     figures = []

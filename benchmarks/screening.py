@@ -31,9 +31,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
+from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import describe_formulas
 from loop.screening import ToleranceFactorClassifier, screen_space
-from loop.simulation import read_dft_frame
 from loop.spaces import load_space
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
@@ -48,7 +48,7 @@ def train_models(data_dir: Path) -> dict:
 
     from loop.descriptors import NUMERIC_DESCRIPTORS
 
-    frame = read_dft_frame(data_dir)
+    frame = read_dft_dataset(data_dir)
     table, _ = describe_formulas(frame["CompName"])
     y = (frame["NewEhullLst"].to_numpy() <= 0).astype(int)
     return {

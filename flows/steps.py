@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.importers.dft import read_dft_dataset
 from experiments.training_data import training_frame
 from loop.descriptors import NUMERIC_DESCRIPTORS
 from loop.errors import ValidationError
-from loop.evaluation.reproduction import read_dft_dataset
 from loop.settings import NasiconConfig
 from loop.spaces import DesignSpace
 from loop.training import (

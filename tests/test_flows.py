@@ -246,7 +246,7 @@ def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
         (
             ["round"],
             {"NASICON_DFT_DATA": "/nonexistent/dft"},
-            "error: DFT data set not found at /nonexistent/dft",
+            "error: DFT data set file /nonexistent/dft/train.csv not found",
         ),
         (["round", "--space", "no-such-space"], {}, "error: "),
         (["round", "--models", "no_such_model"], {}, "error: "),

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.naive_bayes import GaussianNB
 
+from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe, describe_arrays
 from loop.descriptors.tolerance_factor import published_accessible
 from loop.errors import ValidationError
@@ -205,7 +206,7 @@ def test_dft_compositions_score_like_the_models_say(models, dft_data_dir) -> Non
     """The screened probabilities of data-set rows equal the model's own predictions."""
     space = load_space("ouyang-grid")
     result = screen_space(space, cheap={"tf": models["tf"]}, top_k=200, progress=False)
-    known = set(dft_formulas(dft_data_dir))
+    known = set(dft_formulas(read_dft_dataset(dft_data_dir)))
     inside = result.table[result.table["formula"].isin(known)]
     assert len(inside) > 0
     x = inside[["t1", "t2"]].to_numpy()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments.importers.dft import read_dft_dataset
 from loop.acquisition import make_strategy
 from loop.chemistry import parse_nasicon
 from loop.descriptors.occupancy import batch_from_compositions
@@ -20,10 +21,10 @@ from loop.simulation import (
     GPEhullSurrogate,
     MixtureSurrogate,
     backtest,
+    dft_pool,
     discovery_curves_figure,
     element_amounts,
     feature_matrix,
-    load_dft_pool,
     make_surrogate,
     run_campaign,
     seed_sets,
@@ -37,7 +38,7 @@ SMALL = CampaignSettings(seed_size=20, batch_size=8, budget=44)
 
 @pytest.fixture(scope="module")
 def pool(dft_data_dir: Path):
-    return load_dft_pool(dft_data_dir)
+    return dft_pool(read_dft_dataset(dft_data_dir))
 
 
 @pytest.fixture(scope="module")
@@ -207,7 +208,7 @@ def test_unknown_names_and_missing_data(pool, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="repeats must be at least 1"):
         backtest(pool, ["exploit"], settings=SMALL, repeats=0, progress=False)
     with pytest.raises(DataMissingError, match=r"train\.csv not found"):
-        load_dft_pool(tmp_path)
+        dft_pool(read_dft_dataset(tmp_path))
 
 
 # -- CLI -----------------------------------------------------------------------------------
