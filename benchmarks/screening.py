@@ -31,10 +31,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
+from experiments.importers.design_spaces import load_space
 from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import describe_formulas
 from loop.screening import ToleranceFactorClassifier, screen_space
-from loop.spaces import load_space
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
 GNB_FEATURES = ["r_mean_pm", "x_mean", "valence_mean", "s_mix_r"]

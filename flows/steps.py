@@ -385,8 +385,8 @@ def propose_batch(
 ) -> dict[str, Any]:
     """Screen ``space`` with the registry's models and queue ``batch`` proposals for the round
     (the ``[proposals]`` stage-2 fraction; ``kappa`` 1 for UCB)."""
+    from experiments.importers.design_spaces import load_space
     from loop.acquisition import make_strategy
-    from loop.spaces import load_space
 
     return run_propose(
         config,

@@ -196,10 +196,10 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
     # screening: the space's chunks in two shards on the Dask cluster = one local screen
     from prefect import flow
 
+    from experiments.importers.design_spaces import load_space
     from flows.propose import sharded_screen
     from flows.steps import registry_scoring_models
     from loop.screening import screen_space
-    from loop.spaces import load_space
 
     space = load_space(lab[0] / "nzsp-small.toml")
     with registry_of(lab) as reg:

@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.naive_bayes import GaussianNB
 
+from experiments.importers.design_spaces import load_space
 from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe, describe_arrays
 from loop.descriptors.tolerance_factor import published_accessible
@@ -25,7 +26,6 @@ from loop.screening import (
     screen_space,
     top_indices,
 )
-from loop.spaces import load_space
 from loop.spaces.coverage import dft_formulas
 
 GNB_FEATURES = ["r_mean_pm", "x_mean", "valence_mean", "s_mix_r"]

@@ -12,6 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from experiments.importers.design_spaces import (
+    builtin_space_names,
+    load_space,
+    load_spec,
+    read_space_toml,
+)
 from experiments.importers.dft import read_dft_dataset
 from experiments.importers.literature import read_literature
 from loop.chemistry import parse_nasicon
@@ -23,16 +29,13 @@ from loop.spaces import (
     GridSpaceSpec,
     SpaceError,
     build_space,
-    builtin_space_names,
     concat_batches,
     coverage,
     dft_formulas,
     literature_formulas,
-    load_space,
-    load_spec,
     space_from_dict,
     space_from_json,
-    space_from_toml,
+    space_from_toml_text,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -337,7 +340,9 @@ def test_unknown_space_and_missing_file() -> None:
     with pytest.raises(SpaceError, match=r"unknown design space .nope.*ouyang-grid"):
         load_space("nope")
     with pytest.raises(DataMissingError, match=r"missing\.toml does not exist"):
-        space_from_toml("missing.toml")
+        read_space_toml("missing.toml")
+    with pytest.raises(SpaceError, match=r"space TOML is not valid TOML"):
+        space_from_toml_text("type = ")
     with pytest.raises(SpaceError, match="not valid JSON"):
         space_from_json("{")
 

@@ -18,18 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from experiments.importers.design_spaces import builtin_space_names, load_space
 from experiments.importers.dft import read_dft_dataset
 from experiments.importers.literature import read_literature
 from flows.steps import run_propose
 from loop.errors import DataMissingError, ValidationError
-from loop.spaces import (
-    DesignSpace,
-    builtin_space_names,
-    coverage,
-    dft_formulas,
-    literature_formulas,
-    load_space,
-)
+from loop.spaces import DesignSpace, coverage, dft_formulas, literature_formulas
 from nasicon.cli.context import state
 
 # the acquisition, screening and simulation packages import scikit-learn: they are imported

@@ -42,7 +42,7 @@ def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool
     with Registry.from_config(config) as registry:
         registry.latest_round()  # connects and checks the schema version
     if space is not None:
-        from loop.spaces import load_space
+        from experiments.importers.design_spaces import load_space
 
         load_space(space)
 
