@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.report import write_section
 from experiments.importers.dft import read_dft_dataset
 from loop.simulation import CampaignSettings, backtest, dft_pool, discovery_curves_figure
+from nasicon.cli.progress import rich_progress
 from registry.reports import save_figure
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
@@ -124,10 +125,11 @@ def main() -> None:
     for name in args.configs.split(","):
         surrogate, features, strategies, _ = CONFIGS[name]
         start = time.perf_counter()
-        result = backtest(
-            pool, strategies, settings=settings, repeats=args.repeats, seed=args.seed,
-            surrogate=surrogate, feature_set=features, progress=sys.stderr.isatty(),
-        )  # fmt: skip
+        with rich_progress(sys.stderr.isatty()) as progress:
+            result = backtest(
+                pool, strategies, settings=settings, repeats=args.repeats, seed=args.seed,
+                surrogate=surrogate, feature_set=features, progress=progress,
+            )  # fmt: skip
         out = result.to_dict()
         results[name] = out
         png = save_figure(

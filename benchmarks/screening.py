@@ -35,6 +35,7 @@ from experiments.importers.design_spaces import load_space
 from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import describe_formulas
 from loop.screening import ToleranceFactorClassifier, screen_space
+from nasicon.cli.progress import rich_progress
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
 GNB_FEATURES = ["r_mean_pm", "x_mean", "valence_mean", "s_mix_r"]
@@ -144,16 +145,17 @@ def main() -> None:
     n = min(args.candidates, space.size)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
-    result = screen_space(
-        space,
-        cheap=models["cheap"],
-        expensive=models["champion"],
-        top_k=100,
-        stage2_fraction=args.fraction,
-        chunk_size=args.chunk,
-        limit=n,
-        progress=sys.stderr.isatty(),
-    )
+    with rich_progress(sys.stderr.isatty()) as progress:
+        result = screen_space(
+            space,
+            cheap=models["cheap"],
+            expensive=models["champion"],
+            top_k=100,
+            stage2_fraction=args.fraction,
+            chunk_size=args.chunk,
+            limit=n,
+            progress=progress,
+        )
     traced_peak = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

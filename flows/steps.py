@@ -20,6 +20,7 @@ from experiments.importers.dft import read_dft_dataset
 from experiments.training_data import training_frame
 from loop.descriptors import NUMERIC_DESCRIPTORS
 from loop.errors import ValidationError
+from loop.progress import ProgressHook
 from loop.settings import NasiconConfig
 from loop.spaces import DesignSpace
 from loop.training import (
@@ -143,7 +144,7 @@ def retrain_registry(
     *,
     round_number: int | None,
     figures_dir: Path | None = None,
-    progress: Any = None,
+    progress: ProgressHook | None = None,
 ) -> tuple[RetrainResult, dict[str, int], dict[str, Path]]:
     """One retrain against the registry in this process: prepare, train, store.
 
@@ -270,13 +271,14 @@ def run_propose(
     limit: int | None = None,
     rng: np.random.Generator | None = None,
     dry_run: bool = False,
-    progress: bool = True,
+    progress: ProgressHook | None = None,
     screen: Any = None,
 ) -> dict[str, Any]:
     """Screen ``space`` with the registry's models, pick a diverse batch, queue it.
 
     ``screen`` replaces :func:`loop.screening.screen_space` (same arguments), e.g. by one that
-    spreads the shards of the space over a Dask cluster (:mod:`flows.propose`).
+    spreads the shards of the space over a Dask cluster (:mod:`flows.propose`); ``progress``
+    receives the screen's progress (None: shown nowhere).
 
     Exploit and uncertainty rank by the champion's probability, UCB by the mean + kappa x sd
     over every non-cheap model, random by a random key (over the whole space). The queued
@@ -395,7 +397,6 @@ def propose_batch(
         batch,
         fraction=config.proposals.stage2_fraction,
         round_number=round_number,
-        progress=False,
         screen=screen,
     )
 

@@ -205,7 +205,7 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
     with registry_of(lab) as reg:
         cheap, expensive, _ = registry_scoring_models(reg)
     kwargs = {"cheap": cheap, "expensive": expensive, "top_k": 40, "chunk_size": 256}
-    alone = screen_space(space, progress=False, **kwargs)
+    alone = screen_space(space, **kwargs)
 
     @flow(task_runner=RunnerChoice(dask=True, workers=2).task_runner())
     def screen_on_dask():

@@ -137,7 +137,7 @@ def test_screening_with_every_row_in_stage_two_equals_brute_force(models) -> Non
     space = load_space("ouyang-grid")
     result = screen_space(
         space, cheap={"tf": models["tf"], "gnb": models["gnb"]}, expensive={"rf": models["rf"]},
-        top_k=30, stage2_fraction=1.0, chunk_size=4000, progress=False,
+        top_k=30, stage2_fraction=1.0, chunk_size=4000,
     )  # fmt: skip
     batch = space.all()
     table = describe(batch)
@@ -158,7 +158,7 @@ def test_stage_two_sees_the_best_fraction_of_each_chunk(models) -> None:
     chunk = 3000
     result = screen_space(
         space, cheap=[models["tf"], models["gnb"]], expensive={"rf": models["rf"]},
-        top_k=10, stage2_fraction=0.1, chunk_size=chunk, progress=False,
+        top_k=10, stage2_fraction=0.1, chunk_size=chunk,
     )  # fmt: skip
     sizes = [len(b) for b in space.chunks(chunk)]
     assert result.n_stage2 == sum(math.ceil(0.1 * n) for n in sizes)
@@ -177,14 +177,45 @@ def test_stage_two_sees_the_best_fraction_of_each_chunk(models) -> None:
 
 def test_excluded_formulas_never_come_back_and_top_k_is_kept(models) -> None:
     space = load_space("ouyang-grid")
-    first = screen_space(space, cheap={"gnb": models["gnb"]}, top_k=20, progress=False)
+    first = screen_space(space, cheap={"gnb": models["gnb"]}, top_k=20)
     excluded = set(first.table["formula"].iloc[:5])
     second = screen_space(
-        space, cheap={"gnb": models["gnb"]}, top_k=20, exclude=excluded, progress=False
+        space, cheap={"gnb": models["gnb"]}, top_k=20, exclude=excluded
     )
     assert len(second.table) == 20
     assert not excluded & set(second.table["formula"])
     assert second.table["formula"].tolist()[:15] == first.table["formula"].tolist()[5:]
+
+
+class Record:
+    """A progress hook that keeps every call it receives."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def start(self, key: str, description: str, total: int) -> None:
+        self.calls.append(("start", key, total))
+
+    def advance(self, key: str, amount: int = 1, description: str | None = None) -> None:
+        self.calls.append(("advance", key, amount))
+
+    def finish(self, key: str) -> None:
+        self.calls.append(("finish", key))
+
+
+@pytest.mark.parametrize("shard", [(0, 1), (1, 3)])
+def test_progress_hook_sees_every_row_of_the_space(models, shard) -> None:
+    space = load_space("ouyang-grid")
+    record = Record()
+    screen_space(
+        space, cheap={"gnb": models["gnb"]}, top_k=5, chunk_size=3000, progress=record,
+        shard=shard,
+    )  # fmt: skip
+    assert record.calls[0] == ("start", "screen", space.size)
+    assert record.calls[-1] == ("finish", "screen")
+    advanced = [c[2] for c in record.calls if c[0] == "advance"]
+    assert sum(advanced) == space.size  # a shard's skipped chunks count too
+    assert len(advanced) == len(list(space.chunks(3000)))
 
 
 def test_memory_does_not_grow_with_the_space(models) -> None:
@@ -194,7 +225,7 @@ def test_memory_does_not_grow_with_the_space(models) -> None:
         tracemalloc.start()
         result = screen_space(
             space, cheap={"gnb": models["gnb"]}, top_k=50, chunk_size=20_000, limit=limit,
-            progress=False, describe_top=False,
+            describe_top=False,
         )  # fmt: skip
         peaks.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
@@ -205,7 +236,7 @@ def test_memory_does_not_grow_with_the_space(models) -> None:
 def test_dft_compositions_score_like_the_models_say(models, dft_data_dir) -> None:
     """The screened probabilities of data-set rows equal the model's own predictions."""
     space = load_space("ouyang-grid")
-    result = screen_space(space, cheap={"tf": models["tf"]}, top_k=200, progress=False)
+    result = screen_space(space, cheap={"tf": models["tf"]}, top_k=200)
     known = set(dft_formulas(read_dft_dataset(dft_data_dir)))
     inside = result.table[result.table["formula"].isin(known)]
     assert len(inside) > 0
@@ -226,4 +257,4 @@ def test_bad_screening_options(models, kwargs: dict, message: str) -> None:
     if kwargs.get("cheap") == "gnb":
         kwargs["cheap"] = {"gnb": models["gnb"]}
     with pytest.raises(ValidationError, match=message):
-        screen_space(load_space("ouyang-grid"), progress=False, **kwargs)
+        screen_space(load_space("ouyang-grid"), **kwargs)

@@ -43,10 +43,7 @@ def pool(dft_data_dir: Path):
 
 @pytest.fixture(scope="module")
 def small_result(pool):
-    return backtest(
-        pool, ["exploit", "ucb"], settings=SMALL, repeats=2, seed=7, surrogate="rf",
-        progress=False,
-    )  # fmt: skip
+    return backtest(pool, ["exploit", "ucb"], settings=SMALL, repeats=2, seed=7, surrogate="rf")
 
 
 def test_pool_is_the_data_set_with_its_labels(pool, dft_frame) -> None:
@@ -95,16 +92,43 @@ def test_last_batch_is_cut_to_the_budget(pool) -> None:
 
 
 def test_exploit_finds_more_than_random(pool) -> None:
-    result = backtest(
-        pool, ["exploit"], settings=CampaignSettings(20, 8, 76), repeats=3, seed=11,
-        progress=False,
-    )  # fmt: skip
+    result = backtest(pool, ["exploit"], settings=CampaignSettings(20, 8, 76), repeats=3, seed=11)
     assert result.hits("exploit").mean() > 2 * result.hits("random").mean()
 
 
+class Steps:
+    """A progress hook that keeps what it was told, bar by bar."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+        self.labels: list[str] = []
+        self.finished: list[str] = []
+
+    def start(self, key: str, description: str, total: int) -> None:
+        self.total[key], self.done[key] = total, 0
+        self.labels.append(description)
+
+    def advance(self, key: str, amount: int = 1, description: str | None = None) -> None:
+        self.done[key] += amount
+        if description is not None:
+            self.labels.append(description)
+
+    def finish(self, key: str) -> None:
+        self.finished.append(key)
+
+
+def test_backtest_reports_one_step_per_campaign(pool) -> None:
+    steps = Steps()
+    backtest(pool, ["exploit"], settings=SMALL, repeats=2, seed=3, progress=steps)
+    assert steps.total == steps.done == {"backtest": 4}  # (exploit + random) x 2 repeats
+    assert steps.finished == ["backtest"]
+    assert "random campaign 2/2" in steps.labels
+
+
 def test_same_seed_same_result(pool) -> None:
-    a = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3, progress=False)
-    b = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3, progress=False)
+    a = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3)
+    b = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3)
     assert a.traces["exploit"][0].proposed.tolist() == b.traces["exploit"][0].proposed.tolist()
 
 
@@ -197,16 +221,16 @@ def test_single_class_training_set_gives_its_frequency(pool) -> None:
 )
 def test_impossible_campaigns(pool, settings: CampaignSettings, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        backtest(pool, ["exploit"], settings=settings, repeats=1, progress=False)
+        backtest(pool, ["exploit"], settings=settings, repeats=1)
 
 
 def test_unknown_names_and_missing_data(pool, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="unknown strategy 'best'"):
-        backtest(pool, ["best"], settings=SMALL, repeats=1, progress=False)
+        backtest(pool, ["best"], settings=SMALL, repeats=1)
     with pytest.raises(ValidationError, match="unknown surrogate 'svm9'"):
-        backtest(pool, ["exploit"], settings=SMALL, repeats=1, surrogate="svm9", progress=False)
+        backtest(pool, ["exploit"], settings=SMALL, repeats=1, surrogate="svm9")
     with pytest.raises(ValidationError, match="repeats must be at least 1"):
-        backtest(pool, ["exploit"], settings=SMALL, repeats=0, progress=False)
+        backtest(pool, ["exploit"], settings=SMALL, repeats=0)
     with pytest.raises(DataMissingError, match=r"train\.csv not found"):
         dft_pool(read_dft_dataset(tmp_path))
 

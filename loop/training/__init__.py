@@ -8,8 +8,8 @@ the caller (:mod:`flows.steps`), since ``loop`` imports no registry code and doe
 
 from __future__ import annotations
 
+from loop.progress import NullProgress, ProgressHook
 from loop.training.data import TrainingSet, training_set_from_frame
-from loop.training.progress import NullProgress, ProgressHook
 from loop.training.records import artifact_metadata, model_run_rows
 from loop.training.retrain import (
     LEADERBOARD_KEYS,

@@ -30,8 +30,8 @@ from loop.evaluation.selection import DEFAULT_TIE_TOLERANCE, select_champion
 from loop.models.spec import ModelSpec
 from loop.models.tolerance_factor import ToleranceFactorClassifier
 from loop.models.zoo import MODELS, TOLERANCE_FACTOR, get_spec, select_specs
+from loop.progress import NullProgress, ProgressHook
 from loop.training.data import TrainingSet
-from loop.training.progress import NullProgress, ProgressHook
 from loop.tuning.study import TuningResult, tune_model
 
 log = logging.getLogger(__name__)

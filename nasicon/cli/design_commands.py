@@ -25,6 +25,7 @@ from flows.steps import run_propose
 from loop.errors import DataMissingError, ValidationError
 from loop.spaces import DesignSpace, coverage, dft_formulas, literature_formulas
 from nasicon.cli.context import state
+from nasicon.cli.progress import rich_progress
 
 # the acquisition, screening and simulation packages import scikit-learn: they are imported
 # inside the commands that use them, so that other commands start fast
@@ -250,16 +251,17 @@ def simulate(
     settings = CampaignSettings(seed_size, batch, budget)
     pool = dft_pool(read_dft_dataset(data or cfg.data.dft_path), cfg.labels.ehull_threshold_mev)
     settings.check(len(pool))
-    result = backtest(
-        pool,
-        recommenders,
-        settings=settings,
-        repeats=repeats,
-        seed=seed,
-        surrogate=surrogate,
-        feature_set=features,
-        progress=not quiet,
-    )
+    with rich_progress(not quiet) as progress:
+        result = backtest(
+            pool,
+            recommenders,
+            settings=settings,
+            repeats=repeats,
+            seed=seed,
+            surrogate=surrogate,
+            feature_set=features,
+            progress=progress,
+        )
     png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
     save_figure(discovery_curves_figure(result), png)
     out = result.to_dict()
@@ -328,19 +330,20 @@ def propose(
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
     space = load_space(space_name)
-    result = run_propose(
-        cfg,
-        space,
-        rec,
-        batch,
-        fraction=fraction,
-        shortlist=shortlist,
-        round_number=round_number,
-        limit=limit,
-        rng=np.random.default_rng(seed),
-        dry_run=dry_run,
-        progress=not quiet,
-    )
+    with rich_progress(not quiet) as progress:
+        result = run_propose(
+            cfg,
+            space,
+            rec,
+            batch,
+            fraction=fraction,
+            shortlist=shortlist,
+            round_number=round_number,
+            limit=limit,
+            rng=np.random.default_rng(seed),
+            dry_run=dry_run,
+            progress=progress,
+        )
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return
