@@ -31,7 +31,10 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
-from loop.simulation import CampaignSettings, backtest, load_dft_pool, plot_discovery_curves
+from experiments.importers.dft import read_dft_dataset
+from loop.simulation import CampaignSettings, backtest, dft_pool, discovery_curves_figure
+from nasicon.cli.progress import rich_progress
+from registry.reports import save_figure
 
 DFT = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
 FIGURES = Path(__file__).resolve().parents[1] / "docs" / "figures"
@@ -114,7 +117,7 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true")
     args = parser.parse_args()
 
-    pool = load_dft_pool(args.data)
+    pool = dft_pool(read_dft_dataset(args.data))
     settings = CampaignSettings(args.seed_size, args.batch, args.budget)
     rows = []
     figures = []
@@ -122,16 +125,20 @@ def main() -> None:
     for name in args.configs.split(","):
         surrogate, features, strategies, _ = CONFIGS[name]
         start = time.perf_counter()
-        result = backtest(
-            pool, strategies, settings=settings, repeats=args.repeats, seed=args.seed,
-            surrogate=surrogate, feature_set=features, progress=sys.stderr.isatty(),
-        )  # fmt: skip
+        with rich_progress(sys.stderr.isatty()) as progress:
+            result = backtest(
+                pool, strategies, settings=settings, repeats=args.repeats, seed=args.seed,
+                surrogate=surrogate, feature_set=features, progress=progress,
+            )  # fmt: skip
         out = result.to_dict()
         results[name] = out
-        png = plot_discovery_curves(
-            result, FIGURES / f"backtest-{name}.png",
-            title=f"{name}: seed {args.seed_size}, batch {args.batch}, budget {args.budget}, "
-            f"{args.repeats} repeats",
+        png = save_figure(
+            discovery_curves_figure(
+                result,
+                title=f"{name}: seed {args.seed_size}, batch {args.batch}, budget {args.budget}, "
+                f"{args.repeats} repeats",
+            ),
+            FIGURES / f"backtest-{name}.png",
         )  # fmt: skip
         figures.append((name, png))
         for strategy, stats in out["strategies"].items():

@@ -19,14 +19,15 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
+from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import describe_arrays, describe_formulas, parse_formulas
 from loop.descriptors.ewald import pymatgen_ewald_ev_per_atom
 from loop.descriptors.occupancy import OccupancyBatch
+from loop.errors import NasiconError
 
 
 def best_of(fn, repeats: int = 3) -> float:
@@ -45,11 +46,10 @@ def main() -> None:
     ap.add_argument("--strings", type=int, default=200_000)
     ap.add_argument("--peer-sample", type=int, default=200)
     args = ap.parse_args()
-    if not (args.dft / "train.csv").is_file():
-        sys.exit(
-            f"error: DFT data set not found at {args.dft} (Ouyang et al., ../shared/data/nasicon_dft)"
-        )
-    frame = pd.concat([pd.read_csv(args.dft / f) for f in ("train.csv", "test.csv")])
+    try:
+        frame = read_dft_dataset(args.dft)
+    except NasiconError as exc:
+        sys.exit(f"error: {exc}")
     formulas = frame.CompName.tolist()
     base = parse_formulas(formulas).batch
     rng = np.random.default_rng(0)

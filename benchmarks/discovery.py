@@ -19,12 +19,12 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sklearn.svm import LinearSVC
 
 from benchmarks.report import write_section
+from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import COMPOSITION_DESCRIPTORS, describe_formulas
 from loop.discovery import (
     PUBLISHED_DATASET_FORMULAS,
@@ -36,6 +36,7 @@ from loop.discovery import (
     score_pair,
 )
 from loop.discovery.ranking import pair_differences, sample_pairs
+from loop.errors import NasiconError
 
 console = Console(stderr=True)
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasicon_dft"
@@ -85,14 +86,14 @@ def main() -> None:
     parser.add_argument("--skip-2000", action="store_true")
     args = parser.parse_args()
 
-    train_csv, test_csv = args.data / "train.csv", args.data / "test.csv"
-    if not (train_csv.is_file() and test_csv.is_file()):
-        sys.exit(f"error: DFT data set not found at {args.data} (Ouyang et al., "
-                 "Jeff-oakley/NASICON_Predictor_Data)")
-    train_df, test_df = pd.read_csv(train_csv), pd.read_csv(test_csv)
-    data = pd.concat([train_df, test_df], ignore_index=True)
+    try:
+        data = read_dft_dataset(args.data)
+    except NasiconError as exc:
+        sys.exit(f"error: {exc}")
     y = data["NewEhullLst"].to_numpy(dtype=float)
-    mask = paper_split(len(train_df), len(test_df))
+    n_train = int((data["split"] == "train").sum())
+    n_test = len(data) - n_train
+    mask = paper_split(n_train, n_test)
     t0 = time.perf_counter()
     table, _ = describe_formulas(data["CompName"].tolist())
     t_describe = time.perf_counter() - t0
@@ -101,9 +102,9 @@ def main() -> None:
     published = score_pair(data, PUBLISHED_DATASET_FORMULAS, y, mask, seed=0)
     published_engine = score_pair(table, PUBLISHED_ENGINE_FORMULAS, y, mask, seed=0)
     lines = [
-        f"Data: {len(data)} compositions, paper split {len(train_df)}/{len(test_df)}; the "
+        f"Data: {len(data)} compositions, paper split {n_train}/{n_test}; the "
         "held-out accuracy counts all "
-        f"{len(test_df) * (len(test_df) - 1) // 2:,} distinct-Ehull test pairs (score ties "
+        f"{n_test * (n_test - 1) // 2:,} distinct-Ehull test pairs (score ties "
         "count as wrong). Engine descriptors of all rows: "
         f"{t_describe:.2f} s. Ranking SVMs: 1,000 sampled training pairs, C = 1, seed 0.",
         "",

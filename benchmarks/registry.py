@@ -30,7 +30,8 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
-from experiments.importers.dft import import_dft
+from experiments.importers.dft import dft_dataset_files, import_dft
+from loop.errors import NasiconError
 from registry import OutcomeWrite, Registry
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,10 +162,10 @@ def main() -> None:
     ap.add_argument("--results", type=int, default=1000)
     ap.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     args = ap.parse_args()
-    if not (args.dft / "train.csv").is_file():
-        sys.exit(
-            f"error: DFT data set not found at {args.dft} (Ouyang et al., ../shared/data/nasicon_dft)"
-        )
+    try:
+        dft_dataset_files(args.dft)
+    except NasiconError as exc:
+        sys.exit(f"error: {exc}")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         imp = bench_import(args.dft, tmp)

@@ -30,9 +30,9 @@ from sklearn.ensemble import RandomForestClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.report import write_section
-from experiments.importers.dft import import_dft
+from experiments.importers.dft import import_dft, read_dft_dataset
 from loop.descriptors import DATASET_COLUMNS, NUMERIC_DESCRIPTORS, describe_formulas
-from loop.evaluation import cross_validate, read_dft_dataset
+from loop.evaluation import cross_validate
 from loop.models import get_spec
 from registry import Registry
 

@@ -28,7 +28,7 @@ def queued_batch(config: NasiconConfig, round_number: int) -> dict[str, Any] | N
 @task(name="screen-shard")
 def screen_shard(space: Any, kwargs: dict[str, Any], shard: tuple[int, int]) -> ScreeningResult:
     """Screen one shard of the space's chunks (bounded top-k of that shard)."""
-    return screen_space(space, **{**kwargs, "progress": False}, shard=shard)
+    return screen_space(space, **{**kwargs, "progress": None}, shard=shard)
 
 
 def sharded_screen(shards: int):

@@ -24,6 +24,7 @@ from loop.training import (
 )
 from loop.tuning.study import TuningResult
 from registry import Registry
+from registry.optuna_storage import make_optuna_storage
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,11 @@ def tune_one_model(
     round_number: int,
     settings: RetrainSettings,
 ) -> TuningResult:
-    """The optuna study of one model, stored in the registry database."""
+    """The optuna study of one model, stored in the registry database at ``storage_url``."""
     return tune_models(
         [get_spec(model)],
         data,
-        storage_url=storage_url,
+        storage=make_optuna_storage(storage_url),
         round_number=round_number,
         trials=settings.trials,
         timeout_s=settings.timeout_s,

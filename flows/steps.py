@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.importers.dft import read_dft_dataset
 from experiments.training_data import training_frame
 from loop.descriptors import NUMERIC_DESCRIPTORS
 from loop.errors import ValidationError
-from loop.evaluation.reproduction import read_dft_dataset
+from loop.progress import ProgressHook
 from loop.settings import NasiconConfig
 from loop.spaces import DesignSpace
 from loop.training import (
@@ -27,13 +28,14 @@ from loop.training import (
     RetrainSettings,
     TrainingSet,
     model_run_rows,
-    remove_new_artifacts,
     run_retrain,
-    save_artifacts,
     training_set_from_frame,
 )
-from loop.training.figures import save_retrain_figures
+from loop.training.figures import retrain_figures
 from registry import ModelRunRecord, Registry
+from registry.artifacts import library_versions, remove_new_artifacts, save_artifacts
+from registry.optuna_storage import make_optuna_storage
+from registry.reports import save_figures
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +125,7 @@ def store_retrain(
     Returns the model-run ids by model name and the saved figure paths.
     """
     saved = save_artifacts(result, Path(config.models.artifacts_dir).resolve())
-    rows = model_run_rows(result, saved)
+    rows = model_run_rows(result, saved.refs(), library_versions=library_versions())
     try:
         with registry.unit_of_work() as uow:
             ids = {row["algorithm"]: uow.model_runs.add(**row) for row in rows}
@@ -132,7 +134,7 @@ def store_retrain(
         raise
     figures: dict[str, Path] = {}
     if figures_dir is not None:
-        figures = save_retrain_figures(result, data, figures_dir)
+        figures = save_figures(retrain_figures(result, data), figures_dir)
     return ids, figures
 
 
@@ -143,18 +145,21 @@ def retrain_registry(
     *,
     round_number: int | None,
     figures_dir: Path | None = None,
-    progress: Any = None,
+    progress: ProgressHook | None = None,
 ) -> tuple[RetrainResult, dict[str, int], dict[str, Path]]:
     """One retrain against the registry in this process: prepare, train, store.
+
+    The optuna studies live in the registry database (opened only when a model is tuned).
 
     Returns:
         The result, model-run ids by model name and the saved figure paths.
     """
     prepared = prepare_retrain(registry, config, settings, round_number=round_number)
+    storage = make_optuna_storage(config.database.url) if settings.tuned_specs() else None
     result = run_retrain(
         prepared.data,
         settings,
-        storage_url=config.database.url,
+        storage=storage,
         round_number=round_number,
         reproduction_frame=prepared.dataset,
         ehull_threshold_mev=config.labels.ehull_threshold_mev,
@@ -226,9 +231,9 @@ def registry_scoring_models(registry: Any) -> tuple[list[Any], list[Any], Any]:
     Raises:
         ValidationError: no champion yet.
     """
-    from loop.models.artifacts import load_artifact
     from loop.models.zoo import get_spec
     from loop.screening import ScoringModel
+    from registry.artifacts import load_artifact
 
     with registry.unit_of_work(write=False) as uow:
         champion = uow.model_runs.champion()
@@ -265,13 +270,14 @@ def run_propose(
     limit: int | None = None,
     rng: np.random.Generator | None = None,
     dry_run: bool = False,
-    progress: bool = True,
+    progress: ProgressHook | None = None,
     screen: Any = None,
 ) -> dict[str, Any]:
     """Screen ``space`` with the registry's models, pick a diverse batch, queue it.
 
     ``screen`` replaces :func:`loop.screening.screen_space` (same arguments), e.g. by one that
-    spreads the shards of the space over a Dask cluster (:mod:`flows.propose`).
+    spreads the shards of the space over a Dask cluster (:mod:`flows.propose`); ``progress``
+    receives the screen's progress (None: shown nowhere).
 
     Exploit and uncertainty rank by the champion's probability, UCB by the mean + kappa x sd
     over every non-cheap model, random by a random key (over the whole space). The queued
@@ -380,8 +386,8 @@ def propose_batch(
 ) -> dict[str, Any]:
     """Screen ``space`` with the registry's models and queue ``batch`` proposals for the round
     (the ``[proposals]`` stage-2 fraction; ``kappa`` 1 for UCB)."""
+    from experiments.importers.design_spaces import load_space
     from loop.acquisition import make_strategy
-    from loop.spaces import load_space
 
     return run_propose(
         config,
@@ -390,7 +396,6 @@ def propose_batch(
         batch,
         fraction=config.proposals.stage2_fraction,
         round_number=round_number,
-        progress=False,
         screen=screen,
     )
 

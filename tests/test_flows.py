@@ -202,10 +202,10 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
     # screening: the space's chunks in two shards on the Dask cluster = one local screen
     from prefect import flow
 
+    from experiments.importers.design_spaces import load_space
     from flows.propose import sharded_screen
     from flows.steps import registry_scoring_models
     from loop.screening import screen_space
-    from loop.spaces import load_space
 
     space = load_space(lab[0] / "nzsp-small.toml")
     from registry import Registry
@@ -213,7 +213,7 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
     with Registry.from_url(f"sqlite:///{lab[0] / 'registry.db'}") as reg:
         cheap, expensive, _ = registry_scoring_models(reg)
     kwargs = {"cheap": cheap, "expensive": expensive, "top_k": 40, "chunk_size": 256}
-    alone = screen_space(space, progress=False, **kwargs)
+    alone = screen_space(space, **kwargs)
 
     @flow(task_runner=RunnerChoice(dask=True, workers=2).task_runner())
     def screen_on_dask():
@@ -254,7 +254,7 @@ def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
         (
             ["round"],
             {"NASICON_DFT_DATA": "/nonexistent/dft"},
-            "error: DFT data set not found at /nonexistent/dft",
+            "error: DFT data set file /nonexistent/dft/train.csv not found",
         ),
         (["round", "--space", "no-such-space"], {}, "error: "),
         (["round", "--models", "no_such_model"], {}, "error: "),

@@ -10,14 +10,15 @@ import pytest
 
 from loop.errors import DataMissingError
 from loop.models import MODELS
-from loop.models.artifacts import (
+from loop.training.data import training_data_sha256
+from registry.artifacts import (
     ArtifactError,
-    file_sha256,
+    artifact_status,
     library_versions,
     load_artifact,
     save_artifact,
-    training_data_sha256,
 )
+from registry.raw_files import sha256_file
 
 
 @pytest.fixture
@@ -33,7 +34,8 @@ def test_roundtrip_with_hash_and_metadata(fitted, tmp_path) -> None:
     info = save_artifact(model, tmp_path / "round-1", "tolerance_factor",
                          {"training_data_sha256": "ab" * 32, "features": ["t1", "t2"]})
     assert info.path.name == f"tolerance_factor-{info.sha256[:12]}.skops"
-    assert file_sha256(info.path) == info.sha256
+    assert sha256_file(info.path) == info.sha256
+    assert artifact_status(info.path, info.sha256) == "ok"
     meta = json.loads(info.metadata_path.read_text())
     assert meta["sha256"] == info.sha256 and meta["training_data_sha256"] == "ab" * 32
     assert meta["library_versions"]["scikit-learn"] == library_versions()["scikit-learn"]
@@ -48,6 +50,7 @@ def test_changed_file_is_refused(fitted, tmp_path) -> None:
     data = bytearray(info.path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     info.path.write_bytes(bytes(data))
+    assert artifact_status(info.path, info.sha256) == "hash mismatch"
     with pytest.raises(ArtifactError, match=r"refusing to load .* SHA-256 is .* registry recorded"):
         load_artifact(info.path, info.sha256)
 
@@ -67,6 +70,8 @@ def test_untrusted_types_and_missing_files_are_refused(tmp_path) -> None:
         load_artifact(info.path, info.sha256)
     with pytest.raises(DataMissingError, match="not found"):
         load_artifact(tmp_path / "nope.skops", "0" * 64)
+    assert artifact_status(tmp_path / "nope.skops", "0" * 64) == "missing"
+    assert artifact_status(None, None) == "none"
 
 
 def test_training_data_hash_is_order_independent_and_content_sensitive() -> None:

@@ -13,19 +13,23 @@ from loop.errors import ValidationError
 from loop.evaluation import TrainingDataError, select_champion
 from loop.evaluation.cv import fit_estimator
 from loop.models import MODELS
-from loop.models.artifacts import load_artifact
 from loop.settings import NasiconConfig
 from loop.training import (
     LEADERBOARD_KEYS,
     RetrainSettings,
     model_run_rows,
-    remove_new_artifacts,
     run_retrain,
-    save_artifacts,
     training_set_from_frame,
     tune_models,
 )
 from registry import Registry
+from registry.artifacts import (
+    library_versions,
+    load_artifact,
+    remove_new_artifacts,
+    save_artifacts,
+)
+from registry.optuna_storage import make_optuna_storage
 from registry.repositories import ModelRunRepository
 
 
@@ -59,7 +63,7 @@ def retrained(frame, tmp_path_factory, dft_frame):
                                    "knn", "decision_tree"),
         importance=("champion", "gnb"),
     )
-    result = run_retrain(data, settings, storage_url=url, round_number=3,
+    result = run_retrain(data, settings, storage=make_optuna_storage(url), round_number=3,
                          reproduction_frame=dft_frame)
     return data, result
 
@@ -132,7 +136,7 @@ def test_artifacts_and_model_run_rows(retrained, tmp_path) -> None:
     saved = save_artifacts(result, tmp_path)
     assert set(saved.by_model) == set(result.models)
     assert all(p.parent == tmp_path / "round-3" for p in saved.created)
-    rows = model_run_rows(result, saved)
+    rows = model_run_rows(result, saved.refs(), library_versions=library_versions())
     assert [r["algorithm"] for r in rows] == list(result.models)
     assert sum(r["is_champion"] for r in rows) == 1
     for row in rows:
@@ -231,7 +235,7 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
 def test_tuning_timeout_is_shared_by_the_tuned_models(frame, tmp_path) -> None:
     data = training_set_from_frame(frame, folds=3)
     specs = [MODELS["knn"], MODELS["decision_tree"]]
-    tuned = tune_models(specs, data, storage_url=f"sqlite:///{tmp_path / 's.db'}",
+    tuned = tune_models(specs, data, storage=make_optuna_storage(f"sqlite:///{tmp_path / 's.db'}"),
                         round_number=1, trials=200, timeout_s=3.0, folds=3)
     assert set(tuned) == {"knn", "decision_tree"}
     assert all(1 <= t.n_run < 200 for t in tuned.values())  # the budget, not n_trials, ended

@@ -10,7 +10,13 @@ import pytest
 from registry_fixtures import *  # noqa: F403  (the registry fixture)
 from registry_fixtures import row_counts
 
-from experiments.importers.dft import CITATION, PUBLISHED_COLUMNS, SOURCE, import_dft
+from experiments.importers.dft import (
+    CITATION,
+    PUBLISHED_COLUMNS,
+    SOURCE,
+    import_dft,
+    read_dft_dataset,
+)
 from experiments.importers.literature import LiteratureError, import_literature
 from experiments.labels import experimental_labels
 from experiments.training_data import training_frame
@@ -87,6 +93,50 @@ def test_dft_import_reports_missing_data_and_columns(
     with pytest.raises(ValidationError, match=r"lacks the published column.*EWaldSumLst"):
         import_dft(sqlite_registry, broken)
     assert sqlite_registry.run(lambda uow: uow.computed.frame(), write=False).empty
+
+
+def _not_a_number(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype({"EFormLst": object})
+    frame.loc[0, "EFormLst"] = "about -1.9"
+    return frame
+
+
+def _no_ehull(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    frame.loc[4, "NewEhullLst"] = None
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("spoil", "message"),
+    [
+        (lambda f: f.rename(columns={"CompName": "Formula"}), r"lacks the published column.*Comp"),
+        (_not_a_number, r"train\.csv line 2: EFormLst 'about -1.9' is not a number"),
+        (_no_ehull, r"train\.csv line 6: NewEhullLst \(Ehull\) is empty or not finite"),
+        (None, r"train\.csv is not a readable CSV file"),
+    ],
+)
+def test_dft_reader_refuses_a_bad_file_in_one_line(
+    dft_data_dir: Path, tmp_path: Path, spoil, message: str
+) -> None:
+    shutil.copy(dft_data_dir / "test.csv", tmp_path / "test.csv")
+    if spoil is None:
+        (tmp_path / "train.csv").write_text("")
+    else:
+        spoil(pd.read_csv(dft_data_dir / "train.csv")).to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(ValidationError, match=message) as info:
+        read_dft_dataset(tmp_path)
+    assert "\n" not in str(info.value)
+
+
+def test_dft_reader_keeps_the_split_and_the_source_hash(
+    dft_data_dir: Path, dft_frame: pd.DataFrame
+) -> None:
+    frame = read_dft_dataset(dft_data_dir)
+    assert frame["CompName"].tolist() == dft_frame["CompName"].tolist()
+    assert frame["split"].tolist() == dft_frame["split"].tolist()
+    assert frame["source_sha256"].str.len().eq(64).all()
+    assert frame.groupby("split")["source_sha256"].nunique().to_dict() == {"test": 1, "train": 1}
 
 
 def test_literature_import_records_synthesis_xrd_and_conductivity(

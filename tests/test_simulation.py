@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from experiments.importers.dft import read_dft_dataset
 from loop.acquisition import make_strategy
 from loop.chemistry import parse_nasicon
 from loop.descriptors.occupancy import batch_from_compositions
@@ -20,14 +21,15 @@ from loop.simulation import (
     GPEhullSurrogate,
     MixtureSurrogate,
     backtest,
+    dft_pool,
+    discovery_curves_figure,
     element_amounts,
     feature_matrix,
-    load_dft_pool,
     make_surrogate,
-    plot_discovery_curves,
     run_campaign,
     seed_sets,
 )
+from registry.reports import save_figure
 
 REPO = Path(__file__).resolve().parents[1]
 NASICON = str(Path(sys.executable).with_name("nasicon"))
@@ -36,15 +38,12 @@ SMALL = CampaignSettings(seed_size=20, batch_size=8, budget=44)
 
 @pytest.fixture(scope="module")
 def pool(dft_data_dir: Path):
-    return load_dft_pool(dft_data_dir)
+    return dft_pool(read_dft_dataset(dft_data_dir))
 
 
 @pytest.fixture(scope="module")
 def small_result(pool):
-    return backtest(
-        pool, ["exploit", "ucb"], settings=SMALL, repeats=2, seed=7, surrogate="rf",
-        progress=False,
-    )  # fmt: skip
+    return backtest(pool, ["exploit", "ucb"], settings=SMALL, repeats=2, seed=7, surrogate="rf")
 
 
 def test_pool_is_the_data_set_with_its_labels(pool, dft_frame) -> None:
@@ -93,22 +92,52 @@ def test_last_batch_is_cut_to_the_budget(pool) -> None:
 
 
 def test_exploit_finds_more_than_random(pool) -> None:
-    result = backtest(
-        pool, ["exploit"], settings=CampaignSettings(20, 8, 76), repeats=3, seed=11,
-        progress=False,
-    )  # fmt: skip
+    result = backtest(pool, ["exploit"], settings=CampaignSettings(20, 8, 76), repeats=3, seed=11)
     assert result.hits("exploit").mean() > 2 * result.hits("random").mean()
 
 
+class Steps:
+    """A progress hook that keeps what it was told, bar by bar."""
+
+    def __init__(self) -> None:
+        self.total: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+        self.labels: list[str] = []
+        self.finished: list[str] = []
+
+    def start(self, key: str, description: str, total: int) -> None:
+        self.total[key], self.done[key] = total, 0
+        self.labels.append(description)
+
+    def advance(self, key: str, amount: int = 1, description: str | None = None) -> None:
+        self.done[key] += amount
+        if description is not None:
+            self.labels.append(description)
+
+    def finish(self, key: str) -> None:
+        self.finished.append(key)
+
+
+def test_backtest_reports_one_step_per_campaign(pool) -> None:
+    steps = Steps()
+    backtest(pool, ["exploit"], settings=SMALL, repeats=2, seed=3, progress=steps)
+    assert steps.total == steps.done == {"backtest": 4}  # (exploit + random) x 2 repeats
+    assert steps.finished == ["backtest"]
+    assert "random campaign 2/2" in steps.labels
+
+
 def test_same_seed_same_result(pool) -> None:
-    a = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3, progress=False)
-    b = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3, progress=False)
+    a = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3)
+    b = backtest(pool, ["exploit"], settings=SMALL, repeats=1, seed=3)
     assert a.traces["exploit"][0].proposed.tolist() == b.traces["exploit"][0].proposed.tolist()
 
 
 def test_discovery_curve_png(small_result, tmp_path: Path) -> None:
-    path = plot_discovery_curves(small_result, tmp_path / "curve.png")
+    figure = discovery_curves_figure(small_result)
+    path = save_figure(figure, tmp_path / "figures" / "curve.png")
+    assert path == tmp_path / "figures" / "curve.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert [p.name for p in path.parent.iterdir()] == ["curve.png"]  # no temporary file left
     curves = small_result.curves("exploit")
     assert curves.shape == (2, 24)
     assert np.array_equal(curves[:, -1], small_result.hits("exploit"))
@@ -192,18 +221,18 @@ def test_single_class_training_set_gives_its_frequency(pool) -> None:
 )
 def test_impossible_campaigns(pool, settings: CampaignSettings, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        backtest(pool, ["exploit"], settings=settings, repeats=1, progress=False)
+        backtest(pool, ["exploit"], settings=settings, repeats=1)
 
 
 def test_unknown_names_and_missing_data(pool, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="unknown strategy 'best'"):
-        backtest(pool, ["best"], settings=SMALL, repeats=1, progress=False)
+        backtest(pool, ["best"], settings=SMALL, repeats=1)
     with pytest.raises(ValidationError, match="unknown surrogate 'svm9'"):
-        backtest(pool, ["exploit"], settings=SMALL, repeats=1, surrogate="svm9", progress=False)
+        backtest(pool, ["exploit"], settings=SMALL, repeats=1, surrogate="svm9")
     with pytest.raises(ValidationError, match="repeats must be at least 1"):
-        backtest(pool, ["exploit"], settings=SMALL, repeats=0, progress=False)
+        backtest(pool, ["exploit"], settings=SMALL, repeats=0)
     with pytest.raises(DataMissingError, match=r"train\.csv not found"):
-        load_dft_pool(tmp_path)
+        dft_pool(read_dft_dataset(tmp_path))
 
 
 # -- CLI -----------------------------------------------------------------------------------

@@ -12,6 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from experiments.importers.design_spaces import (
+    builtin_space_names,
+    load_space,
+    load_spec,
+    read_space_toml,
+)
+from experiments.importers.dft import read_dft_dataset
+from experiments.importers.literature import read_literature
 from loop.chemistry import parse_nasicon
 from loop.descriptors import describe
 from loop.descriptors.occupancy import batch_from_compositions
@@ -21,16 +29,13 @@ from loop.spaces import (
     GridSpaceSpec,
     SpaceError,
     build_space,
-    builtin_space_names,
     concat_batches,
     coverage,
     dft_formulas,
     literature_formulas,
-    load_space,
-    load_spec,
     space_from_dict,
     space_from_json,
-    space_from_toml,
+    space_from_toml_text,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +84,7 @@ def test_default_proposal_space_is_sodium_rich_and_holds_the_papers_samples(
 
     space = load_space(NasiconConfig().proposals.space)
     assert space.name == "nzsp-sodium-rich"
-    records = literature_formulas(literature_csv)
+    records = literature_formulas(read_literature(literature_csv))
     assert coverage(space, list(records.values())).n_contained == len(records) == 6
     for batch in space.chunks(200_000):
         assert batch.na.min() >= 3.0 - 1e-9 and batch.na.max() <= 4.0 + 1e-9
@@ -88,7 +93,7 @@ def test_default_proposal_space_is_sodium_rich_and_holds_the_papers_samples(
 
 def test_ouyang_grid_holds_the_dft_data_set(dft_data_dir: Path) -> None:
     space = load_space("ouyang-grid")
-    cov = coverage(space, dft_formulas(dft_data_dir))
+    cov = coverage(space, dft_formulas(read_dft_dataset(dft_data_dir)))
     assert cov.n_total == 3881
     assert cov.fraction >= 0.99, cov.missing[:5]
 
@@ -109,7 +114,7 @@ def test_ouyang_grid_enumeration_is_valid_distinct_and_counted_exactly() -> None
 
 def test_entropy_nzsp_holds_the_four_synthesised_compositions(literature_csv: Path) -> None:
     space = load_space("entropy-nzsp")
-    records = literature_formulas(literature_csv)
+    records = literature_formulas(read_literature(literature_csv))
     for label in ("ME1-NZSP", "ME2-NZSP", "HE1-NZSP", "HE2-NZSP"):
         assert coverage(space, [records[label]]).n_contained == 1, label
     batch = batch_from_compositions([parse_nasicon(records[k]) for k in ("ME1-NZSP", "HE1-NZSP")])
@@ -335,7 +340,9 @@ def test_unknown_space_and_missing_file() -> None:
     with pytest.raises(SpaceError, match=r"unknown design space .nope.*ouyang-grid"):
         load_space("nope")
     with pytest.raises(DataMissingError, match=r"missing\.toml does not exist"):
-        space_from_toml("missing.toml")
+        read_space_toml("missing.toml")
+    with pytest.raises(SpaceError, match=r"space TOML is not valid TOML"):
+        space_from_toml_text("type = ")
     with pytest.raises(SpaceError, match="not valid JSON"):
         space_from_json("{")
 

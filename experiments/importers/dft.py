@@ -1,6 +1,8 @@
 """Import the NASICON DFT data set (Ouyang et al. 2021; 3881 compositions) as computed records.
 
-Reads ``train.csv`` and ``test.csv`` of the data folder (default
+:func:`read_dft_dataset` is the one reader of the data set (the importer, the retrain's
+published check, the backtest pool, design-space coverage and ``nasicon discover`` all take
+its frame): ``train.csv`` and ``test.csv`` of the data folder (default
 ``../shared/data/nasicon_dft``, config ``data.dft_path``, env ``NASICON_DFT_DATA``).
 Every published column is kept (in ``published``, by its published name) besides the
 typed Ehull(1000 K) (meV/atom), Ewald and formation energies (eV/atom), the paper's
@@ -14,6 +16,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from experiments.importers import ImportReport
@@ -54,29 +57,42 @@ PUBLISHED_COLUMNS = (
 )
 
 
-def _missing(path: Path, what: str) -> DataMissingError:
-    return DataMissingError(
-        f"{what} {path} not found: the NASICON DFT data set (train.csv, test.csv) comes from "
-        f"{DATA_REPOSITORY}; give its folder as PATH or set NASICON_DFT_DATA"
-    )
+def dft_dataset_files(path: str | Path) -> tuple[Path, ...]:
+    """``train.csv`` and ``test.csv`` of the data-set folder ``path``, both checked to exist.
+
+    Raises:
+        DataMissingError: a file (or the folder) is missing; one line naming the first missing
+            file and where the data set comes from.
+    """
+    folder = Path(path)
+    files = tuple(folder / f"{split}.csv" for split in SPLITS)
+    for file in files:
+        if not file.is_file():
+            raise DataMissingError(
+                f"DFT data set file {file} not found: the NASICON DFT data set (train.csv, "
+                f"test.csv) of Ouyang et al. 2021 comes from the repository {DATA_REPOSITORY}; "
+                "point data.dft_path, NASICON_DFT_DATA or --data at its folder"
+            )
+    return files
 
 
-def read_dft(path: str | Path) -> pd.DataFrame:
-    """Both splits of the data set with ``split``, ``source_file`` and ``source_sha256``.
+def read_dft_dataset(path: str | Path) -> pd.DataFrame:
+    """All rows of the data set, train.csv then test.csv, checked; the one reader of it.
+
+    Every published column (:data:`PUBLISHED_COLUMNS`, numeric) and ``CompName`` are kept,
+    plus ``split`` (train/test, the paper's), ``source_file`` and ``source_sha256``.
 
     Raises:
         DataMissingError: the folder or one of its CSV files is missing.
-        ValidationError: a file lacks a published column or holds a non-numeric value.
+        ValidationError: a file is not readable CSV, lacks a published column, holds a
+            non-numeric value or an empty / non-finite Ehull (NewEhullLst).
     """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise _missing(folder, "data folder")
     frames = []
-    for split in SPLITS:
-        file = folder / f"{split}.csv"
-        if not file.is_file():
-            raise _missing(file, "data file")
-        frame = pd.read_csv(file)
+    for split, file in zip(SPLITS, dft_dataset_files(path), strict=True):
+        try:
+            frame = pd.read_csv(file)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"{file} is not a readable CSV file: {exc}") from None
         lacking = [c for c in (FORMULA_COLUMN, *PUBLISHED_COLUMNS) if c not in frame.columns]
         if lacking:
             raise ValidationError(f"{file} lacks the published column(s) {', '.join(lacking)}")
@@ -89,9 +105,12 @@ def read_dft(path: str | Path) -> pd.DataFrame:
                     f"{file} line {row + 2}: {col} {frame[col].iloc[row]!r} is not a number"
                 )
             frame[col] = values
-        if frame["NewEhullLst"].isna().any():
-            row = int(frame["NewEhullLst"].isna().to_numpy().argmax())
-            raise ValidationError(f"{file} line {row + 2}: NewEhullLst (Ehull) is empty")
+        ehull = frame["NewEhullLst"].to_numpy(dtype=float)
+        if not np.isfinite(ehull).all():
+            row = int((~np.isfinite(ehull)).argmax())
+            raise ValidationError(
+                f"{file} line {row + 2}: NewEhullLst (Ehull) is empty or not finite"
+            )
         frames.append(
             frame.assign(
                 split=split, source_file=str(file.resolve()), source_sha256=sha256_file(file)
@@ -106,7 +125,7 @@ def _number(value: Any) -> float | None:
 
 
 def dft_records(frame: pd.DataFrame) -> tuple[list, list[dict[str, Any]]]:
-    """(parsed compositions, computed-record dicts) of a :func:`read_dft` frame.
+    """(parsed compositions, computed-record dicts) of a :func:`read_dft_dataset` frame.
 
     Raises:
         CompositionError: formulas the chemistry engine cannot read (the first few named).
@@ -146,10 +165,10 @@ def import_dft(registry: Registry, path: str | Path) -> ImportReport:
     """Store the data set as computed records, in one transaction; idempotent.
 
     Raises:
-        DataMissingError, ValidationError, CompositionError: see :func:`read_dft`.
+        DataMissingError, ValidationError, CompositionError: see :func:`read_dft_dataset`.
         registry.ConflictError: a stored record differs from the file's (never overwritten).
     """
-    frame = read_dft(path)
+    frame = read_dft_dataset(path)
     _, records = dft_records(frame)
     added, unchanged = registry.run(lambda uow: uow.computed.add(SOURCE, records))
     report = ImportReport(

@@ -22,7 +22,6 @@ from loop.evaluation.reproduction import (
     ReproductionResult,
     dataset_t1_t2,
     published_reproduction,
-    read_dft_dataset,
 )
 from loop.evaluation.selection import DEFAULT_TIE_TOLERANCE, select_champion
 
@@ -42,7 +41,6 @@ __all__ = [
     "fit_estimator",
     "fold_metrics",
     "published_reproduction",
-    "read_dft_dataset",
     "select_champion",
     "stratified_folds",
     "summarise_folds",

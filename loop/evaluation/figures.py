@@ -1,7 +1,7 @@
 """Figures of a model comparison: pure functions from arrays to a matplotlib Figure.
 
 Figures are built with :class:`matplotlib.figure.Figure` directly (no pyplot state, any
-backend); the caller saves them (``fig.savefig(path, dpi=150)``).
+backend); the caller saves them (:func:`registry.reports.save_figures`).
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@ Every retrain runs it, so a broken data path or descriptor shows at once: the pu
 class-balanced linear SVC (C = 10) refitted on all rows must draw nearly the same line.
 
 Columns (``../shared/data/nasicon_dft/SOURCE.md``): t1 = cbrt(NNaLst) + AnionChgStdLst^2,
-t2 = EWaldSumLst^2 * XWithNaLst * RDiffStdLst / (EWald(Na3Zr2Si2PO12)^2 * 1.02).
+t2 = EWaldSumLst^2 * XWithNaLst * RDiffStdLst / (EWald(Na3Zr2Si2PO12)^2 * 1.02). The frame
+comes from the data set's one reader, :func:`experiments.importers.dft.read_dft_dataset`.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,45 +19,9 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from loop.chemistry.ions import R_NA
 from loop.descriptors.tolerance_factor import NZSP_FORMULA, published_accessible
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import ValidationError
 from loop.evaluation.cv import cross_validate
 from loop.models.tolerance_factor import ToleranceFactorClassifier
-
-#: Columns of train.csv / test.csv the check reads.
-REQUIRED_COLUMNS: tuple[str, ...] = (
-    "CompName",
-    "NewEhullLst",
-    "EWaldSumLst",
-    "XWithNaLst",
-    "RDiffStdLst",
-    "AnionChgStdLst",
-    "NNaLst",
-)
-DATA_ORIGIN = (
-    "the public data of Ouyang et al. 2021 (Jeff-oakley/NASICON_Predictor_Data, RawData), "
-    "kept in ../shared/data/nasicon_dft; set data.dft_path or NASICON_DFT_DATA"
-)
-
-
-def read_dft_dataset(folder: str | Path) -> pd.DataFrame:
-    """All rows of train.csv and test.csv in ``folder`` (train first).
-
-    Raises:
-        DataMissingError: a file is missing (names the path and where the data come from).
-        ValidationError: a file lacks a required column.
-    """
-    folder = Path(folder)
-    frames = []
-    for name in ("train.csv", "test.csv"):
-        path = folder / name
-        if not path.is_file():
-            raise DataMissingError(f"DFT data set file {path} not found; it is {DATA_ORIGIN}")
-        frame = pd.read_csv(path)
-        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
-        if missing:
-            raise ValidationError(f"{path} lacks the column(s) {', '.join(missing)}")
-        frames.append(frame)
-    return pd.concat(frames, ignore_index=True)
 
 
 def dataset_t1_t2(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

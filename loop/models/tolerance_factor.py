@@ -82,6 +82,9 @@ class ToleranceFactorClassifier(_PlattProba, ClassifierMixin, BaseEstimator):
             puts no weight on t2.
     """
 
+    #: Input descriptor names, in order (read by :func:`loop.screening.model_features`).
+    features: tuple[str, ...] = FEATURES
+
     def __init__(self, C: float = 10.0, class_weight: str | dict | None = "balanced") -> None:
         self.C = C
         self.class_weight = class_weight
@@ -118,6 +121,9 @@ class PublishedToleranceFactor(_PlattProba, ClassifierMixin, BaseEstimator):
         margin_scale: SVC weight on t2 that turns the distance below the line into a score
             (only the Platt probability depends on it; predictions and ROC do not).
     """
+
+    #: Input descriptor names, in order (read by :func:`loop.screening.model_features`).
+    features: tuple[str, ...] = FEATURES
 
     def __init__(
         self,

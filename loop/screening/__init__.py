@@ -13,14 +13,12 @@ from loop.screening.screen import (
     merge_screening_results,
     screen_space,
 )
-from loop.screening.tolerance_model import ToleranceFactorClassifier
 from loop.screening.top_k import TopK, top_indices
 
 __all__ = [
     "COLUMN_ALIASES",
     "ScoringModel",
     "ScreeningResult",
-    "ToleranceFactorClassifier",
     "TopK",
     "as_scoring_models",
     "mean_probability",

@@ -23,20 +23,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from loop.descriptors import describe_arrays
 from loop.descriptors.composition_descriptors import entropy_class
 from loop.descriptors.occupancy import OccupancyBatch
 from loop.errors import ValidationError
+from loop.progress import NullProgress, ProgressHook
 from loop.screening.scoring_model import ScoringModel, as_scoring_models
 from loop.screening.top_k import TopK
 from loop.spaces.design_space import DEFAULT_CHUNK_SIZE, DesignSpace, concat_batches
@@ -80,20 +72,6 @@ class ScreeningResult:
         return self.n_screened / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _progress(enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        disable=not enabled,
-        console=Console(stderr=True),
-        transient=False,
-    )
-
-
 def screen_space(
     space: DesignSpace,
     *,
@@ -105,7 +83,7 @@ def screen_space(
     exclude: Collection[str] = (),
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     limit: int | None = None,
-    progress: bool = True,
+    progress: ProgressHook | None = None,
     describe_top: bool = True,
     shard: tuple[int, int] = (0, 1),
 ) -> ScreeningResult:
@@ -124,7 +102,8 @@ def screen_space(
         exclude: canonical formulas never returned (measured or already queued).
         chunk_size: rows per chunk (memory scales with it, not with the space).
         limit: stop after this many rows (a prefix of the space; for benchmarks).
-        progress: draw a rich progress bar.
+        progress: receives the rows passed (bar ``screen``, described with the rate in
+            rows/s); None shows nothing.
         describe_top: add the numeric descriptors of the kept rows to the table.
         shard: ``(i, n)`` screens only chunks ``i, i + n, i + 2n, ...`` (one of ``n``
             workers); :func:`merge_screening_results` joins the ``n`` results into the one
@@ -154,67 +133,69 @@ def screen_space(
     timing = {"enumerate": 0.0, "describe": 0.0, "cheap": 0.0, "expensive": 0.0, "top_k": 0.0}
     n_seen = n_stage2 = 0
     start = time.perf_counter()
-    with _progress(progress) as bar:
-        task = bar.add_task(f"screening {space.name}", total=total, rate="")
-        chunks = space.chunks(chunk_size)
-        while n_global < total:
-            t0 = time.perf_counter()
-            batch = next(chunks, None)
-            if batch is None:
-                break
-            chunk_no += 1
-            if n_global + len(batch) > total:
-                batch = batch.take(slice(0, total - n_global))
-            offset = n_global
-            n_global += len(batch)
-            if chunk_no % shard_count != shard_index:
-                bar.update(task, advance=len(batch))
-                continue
-            t1 = time.perf_counter()
-            desc = describe_arrays(batch)
-            t2 = time.perf_counter()
-            n = len(batch)
-            cols: dict[str, np.ndarray] = {}
-            if cheap_models:
-                probs = np.column_stack([m.predict_proba(desc) for m in cheap_models])
-                stage1 = probs.mean(1)
-                cols.update({f"p_{m.name}": probs[:, j] for j, m in enumerate(cheap_models)})
-            else:
-                stage1 = np.zeros(n)
-            t3 = time.perf_counter()
-            if expensive_models:
-                # the best fraction, but never fewer rows than the top-k can hold
-                floor = top_k + len(exclude)
-                keep = n if not cheap_models else min(n, max(math.ceil(stage2_fraction * n), floor))
-                rows = np.sort(np.argsort(-stage1, kind="stable")[:keep])
-                sub = {name: values[rows] for name, values in desc.items()}
-                e_probs = np.column_stack([m.predict_proba(sub) for m in expensive_models])
-                score = np.asarray((acquisition or mean_probability)(e_probs), dtype=float)
-                cols = {name: values[rows] for name, values in cols.items()}
-                cols.update({f"p_{m.name}": e_probs[:, j] for j, m in enumerate(expensive_models)})
-                n_stage2 += len(rows)
-            else:
-                rows = np.arange(n)
-                score = stage1 if acquisition is None else np.asarray(acquisition(probs), float)
-            t4 = time.perf_counter()
-            cols.update(
-                stage1_score=stage1[rows],
-                ordinal=offset + rows,
-                na=batch.na[rows],
-                m_index=batch.m_index[rows],
-                m_amount=batch.m_amount[rows],
-                a_amount=batch.a_amount[rows],
-            )
-            buffer.push(score, cols)
-            t5 = time.perf_counter()
-            for key, a, b in (
-                ("enumerate", t0, t1), ("describe", t1, t2), ("cheap", t2, t3),
-                ("expensive", t3, t4), ("top_k", t4, t5),
-            ):  # fmt: skip
-                timing[key] += b - a
-            n_seen += n
-            elapsed = time.perf_counter() - start
-            bar.update(task, advance=n, rate=f"{n_seen / max(elapsed, 1e-9):,.0f}/s")
+    progress = progress or NullProgress()
+    progress.start("screen", f"screening {space.name}", total)
+    chunks = space.chunks(chunk_size)
+    while n_global < total:
+        t0 = time.perf_counter()
+        batch = next(chunks, None)
+        if batch is None:
+            break
+        chunk_no += 1
+        if n_global + len(batch) > total:
+            batch = batch.take(slice(0, total - n_global))
+        offset = n_global
+        n_global += len(batch)
+        if chunk_no % shard_count != shard_index:
+            progress.advance("screen", len(batch))
+            continue
+        t1 = time.perf_counter()
+        desc = describe_arrays(batch)
+        t2 = time.perf_counter()
+        n = len(batch)
+        cols: dict[str, np.ndarray] = {}
+        if cheap_models:
+            probs = np.column_stack([m.predict_proba(desc) for m in cheap_models])
+            stage1 = probs.mean(1)
+            cols.update({f"p_{m.name}": probs[:, j] for j, m in enumerate(cheap_models)})
+        else:
+            stage1 = np.zeros(n)
+        t3 = time.perf_counter()
+        if expensive_models:
+            # the best fraction, but never fewer rows than the top-k can hold
+            floor = top_k + len(exclude)
+            keep = n if not cheap_models else min(n, max(math.ceil(stage2_fraction * n), floor))
+            rows = np.sort(np.argsort(-stage1, kind="stable")[:keep])
+            sub = {name: values[rows] for name, values in desc.items()}
+            e_probs = np.column_stack([m.predict_proba(sub) for m in expensive_models])
+            score = np.asarray((acquisition or mean_probability)(e_probs), dtype=float)
+            cols = {name: values[rows] for name, values in cols.items()}
+            cols.update({f"p_{m.name}": e_probs[:, j] for j, m in enumerate(expensive_models)})
+            n_stage2 += len(rows)
+        else:
+            rows = np.arange(n)
+            score = stage1 if acquisition is None else np.asarray(acquisition(probs), float)
+        t4 = time.perf_counter()
+        cols.update(
+            stage1_score=stage1[rows],
+            ordinal=offset + rows,
+            na=batch.na[rows],
+            m_index=batch.m_index[rows],
+            m_amount=batch.m_amount[rows],
+            a_amount=batch.a_amount[rows],
+        )
+        buffer.push(score, cols)
+        t5 = time.perf_counter()
+        for key, a, b in (
+            ("enumerate", t0, t1), ("describe", t1, t2), ("cheap", t2, t3),
+            ("expensive", t3, t4), ("top_k", t4, t5),
+        ):  # fmt: skip
+            timing[key] += b - a
+        n_seen += n
+        elapsed = time.perf_counter() - start
+        rate = f"{n_seen / max(elapsed, 1e-9):,.0f}/s"
+        progress.advance("screen", n, description=f"screening {space.name} ({rate})")
+    progress.finish("screen")
     seconds = time.perf_counter() - start
     return _result(
         space, buffer, cheap_models, expensive_models, exclude, top_k,

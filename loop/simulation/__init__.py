@@ -9,8 +9,8 @@ from loop.simulation.campaign import (
     run_campaign,
     seed_sets,
 )
-from loop.simulation.figures import plot_discovery_curves
-from loop.simulation.pool import LabelledPool, load_dft_pool, read_dft_frame
+from loop.simulation.figures import discovery_curves_figure
+from loop.simulation.pool import LabelledPool, dft_pool
 from loop.simulation.surrogate import (
     FEATURE_SETS,
     SURROGATES,
@@ -38,12 +38,11 @@ __all__ = [
     "MixtureSurrogate",
     "Surrogate",
     "backtest",
+    "dft_pool",
+    "discovery_curves_figure",
     "element_amounts",
     "feature_matrix",
-    "load_dft_pool",
     "make_surrogate",
-    "plot_discovery_curves",
-    "read_dft_frame",
     "run_campaign",
     "seed_sets",
 ]

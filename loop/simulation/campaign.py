@@ -22,11 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from loop.acquisition.strategies import Candidates, Recommender, make_strategy
 from loop.errors import ValidationError
+from loop.progress import NullProgress, ProgressHook
 from loop.simulation.pool import LabelledPool
 from loop.simulation.surrogate import Surrogate, feature_matrix, make_surrogate
 
@@ -216,9 +215,11 @@ def backtest(
     seed: int = 0,
     surrogate: str = "rf",
     feature_set: str = "engine",
-    progress: bool = True,
+    progress: ProgressHook | None = None,
 ) -> BacktestResult:
     """Run every strategy (plus ``random``) for ``repeats`` campaigns on shared seed sets.
+
+    ``progress`` receives one step per campaign (bar ``backtest``); None shows nothing.
 
     Raises:
         ValidationError: settings that do not fit the pool, repeats < 1, an unknown
@@ -241,20 +242,17 @@ def backtest(
         np.asarray(pool.labels, dtype=bool),
     )  # fmt: skip
     total = len(recommenders) * repeats
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), disable=not progress,
-        console=Console(stderr=True),
-    ) as bar:  # fmt: skip
-        task = bar.add_task("backtest campaigns", total=total)
-        for name, rec in recommenders.items():
-            traces = []
-            for r, seed_rows in enumerate(seeds):
-                bar.update(task, description=f"{name} campaign {r + 1}/{repeats}")
-                model = None if name == BASELINE else make_surrogate(surrogate, seed + r, threshold)
-                rng = np.random.default_rng([seed, r, 1])
-                traces.append(run_campaign(pool, features, rec, model, seed_rows, settings, rng))
-                bar.advance(task)
-            result.traces[name] = traces
-            log.info("%s: enhancement %.2f", name, result.enhancement(name))
+    progress = progress or NullProgress()
+    progress.start("backtest", "backtest campaigns", total)
+    for name, rec in recommenders.items():
+        traces = []
+        for r, seed_rows in enumerate(seeds):
+            progress.advance("backtest", 0, description=f"{name} campaign {r + 1}/{repeats}")
+            model = None if name == BASELINE else make_surrogate(surrogate, seed + r, threshold)
+            rng = np.random.default_rng([seed, r, 1])
+            traces.append(run_campaign(pool, features, rec, model, seed_rows, settings, rng))
+            progress.advance("backtest")
+        result.traces[name] = traces
+        log.info("%s: enhancement %.2f", name, result.enhancement(name))
+    progress.finish("backtest")
     return result

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from loop.simulation.campaign import BacktestResult
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def plot_discovery_curves(
-    result: BacktestResult, path: str | Path, title: str | None = None
-) -> Path:
-    """Write a PNG of mean cumulative hits (band: +-1 sd over repeats) per strategy.
+
+def discovery_curves_figure(result: BacktestResult, title: str | None = None) -> Figure:
+    """Mean cumulative hits (band: +-1 sd over repeats) per strategy, 6.4 x 4.4 in at 120 dpi.
 
     The ideal (every proposal accessible) and the expectation of random choice are drawn as
-    reference lines.
+    reference lines. The caller saves the figure (:func:`registry.reports.save_figure`).
     """
-    import matplotlib
+    from matplotlib.figure import Figure  # imported here: the package loads without it
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     n = result.settings.n_proposed
     x = np.arange(1, n + 1)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    fig = Figure(figsize=(6.4, 4.4), dpi=120)
+    ax = fig.add_subplot()
     ax.plot(x, x, color="0.6", ls=":", lw=1, label="ideal (every proposal accessible)")
     ax.plot(x, x * result.accessible_fraction, color="0.4", ls="--", lw=1, label="random, expected")
     for name in result.traces:
@@ -48,6 +45,4 @@ def plot_discovery_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig

@@ -7,16 +7,13 @@ threshold (0 meV/atom by default, the paper's GS/LS class).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe
 from loop.descriptors.occupancy import OccupancyBatch, parse_formulas
-from loop.errors import DataMissingError, ValidationError
-
-DFT_FILES = ("train.csv", "test.csv")
+from loop.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -47,40 +44,16 @@ class LabelledPool:
         return float(np.mean(self.labels)) if len(self.labels) else 0.0
 
 
-def read_dft_frame(data_dir: str | Path) -> pd.DataFrame:
-    """train.csv and test.csv of the DFT data set, concatenated (train first).
+def dft_pool(frame: pd.DataFrame, ehull_threshold_mev: float = 0.0) -> LabelledPool:
+    """The DFT data set as a :class:`LabelledPool` (label: Ehull(1000 K) <= threshold, meV/atom).
+
+    Args:
+        frame: rows of the data set with ``CompName`` and ``NewEhullLst`` (meV/atom), as
+            :func:`experiments.importers.dft.read_dft_dataset` returns them.
 
     Raises:
-        DataMissingError: a file is missing, naming where the data set comes from.
-    """
-    data_dir = Path(data_dir)
-    frames = []
-    for name in DFT_FILES:
-        path = data_dir / name
-        if not path.is_file():
-            raise DataMissingError(
-                f"DFT data set file {path} not found (the Ouyang et al. 3881-composition data "
-                "set ships in ../shared/data/nasicon_dft; pass --data or set data.dft_path / "
-                "NASICON_DFT_DATA)"
-            )
-        frames.append(pd.read_csv(path))
-    frame = pd.concat(frames, ignore_index=True)
-    missing = {"CompName", "NewEhullLst"} - set(frame.columns)
-    if missing:
-        raise ValidationError(
-            f"{data_dir}: the DFT files lack column(s) {', '.join(sorted(missing))}"
-        )
-    return frame
-
-
-def load_dft_pool(data_dir: str | Path, ehull_threshold_mev: float = 0.0) -> LabelledPool:
-    """The DFT data set as a :class:`LabelledPool` (label: Ehull(1000 K) <= threshold).
-
-    Raises:
-        DataMissingError: the data set is not at ``data_dir``.
         ValidationError: a formula of the data set cannot be parsed.
     """
-    frame = read_dft_frame(data_dir)
     parsed = parse_formulas(frame["CompName"].astype(str))
     if parsed.errors:
         row, formula, reason = parsed.errors[0]

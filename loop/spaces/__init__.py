@@ -1,12 +1,13 @@
 """Design spaces: declared in TOML, validated, enumerated lazily in occupancy chunks.
 
->>> from loop.spaces import load_space
->>> space = load_space("ouyang-grid")
->>> space.size > 3881
+Files are read above this package (:mod:`experiments.importers.design_spaces`, which also
+holds the built-in spaces); here specs are parsed from text or mappings and built:
+
+>>> from loop.spaces import build_space, space_from_dict
+>>> build_space(space_from_dict({"type": "grid", "name": "zr", "pool": ["Zr"]})).size > 0
 True
 """
 
-from loop.spaces.catalog import BUILTIN_SPACES, builtin_space_names, load_space, load_spec
 from loop.spaces.coverage import Coverage, coverage, dft_formulas, literature_formulas
 from loop.spaces.design_space import (
     DEFAULT_CHUNK_SIZE,
@@ -27,11 +28,10 @@ from loop.spaces.spec import (
     SpaceSpec,
     space_from_dict,
     space_from_json,
-    space_from_toml,
+    space_from_toml_text,
 )
 
 __all__ = [
-    "BUILTIN_SPACES",
     "DEFAULT_CHUNK_SIZE",
     "Constraints",
     "Coverage",
@@ -46,14 +46,11 @@ __all__ = [
     "SpaceSpec",
     "amount_vectors",
     "build_space",
-    "builtin_space_names",
     "concat_batches",
     "coverage",
     "dft_formulas",
     "literature_formulas",
-    "load_space",
-    "load_spec",
     "space_from_dict",
     "space_from_json",
-    "space_from_toml",
+    "space_from_toml_text",
 ]

@@ -1,15 +1,16 @@
-"""How much of a reference set of formulas (the DFT data set, literature records) a space holds."""
+"""How much of a reference set of formulas (the DFT data set, literature records) a space holds.
+
+The frames come from their readers in :mod:`experiments.importers` (``read_dft_dataset``,
+``read_literature``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
 from loop.descriptors.occupancy import parse_formulas
-from loop.errors import DataMissingError
 from loop.spaces.design_space import DesignSpace
 
 
@@ -35,35 +36,11 @@ def coverage(space: DesignSpace, formulas: Sequence[str]) -> Coverage:
     return Coverage(len(formulas), len(in_rows), missing)
 
 
-def dft_formulas(data_dir: Path) -> list[str]:
-    """The 3881 formulas of the DFT data set (train.csv then test.csv).
-
-    Raises:
-        DataMissingError: a file is missing (the data set comes with ../shared/data/nasicon_dft).
-    """
-    out: list[str] = []
-    for name in ("train.csv", "test.csv"):
-        path = Path(data_dir) / name
-        if not path.is_file():
-            raise DataMissingError(
-                f"DFT data set file {path} not found (it is the Ouyang et al. data set of "
-                "../shared/data/nasicon_dft; set data.dft_path or NASICON_DFT_DATA)"
-            )
-        out += pd.read_csv(path, usecols=["CompName"])["CompName"].astype(str).tolist()
-    return out
+def dft_formulas(frame: pd.DataFrame) -> list[str]:
+    """The formulas (``CompName``) of the DFT data set's rows, in order."""
+    return frame["CompName"].astype(str).tolist()
 
 
-def literature_formulas(path: Path) -> dict[str, str]:
-    """label -> formula of the literature records CSV.
-
-    Raises:
-        DataMissingError: the file is missing.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DataMissingError(
-            f"literature records {path} not found (../shared/data/literature/"
-            "zuo2026_entropy_nzsp.csv; set data.literature_path or NASICON_LITERATURE_DATA)"
-        )
-    frame = pd.read_csv(path, usecols=["label", "formula"])
+def literature_formulas(frame: pd.DataFrame) -> dict[str, str]:
+    """label -> formula of the literature records (``label`` and ``formula`` columns)."""
     return dict(zip(frame["label"].astype(str), frame["formula"].astype(str), strict=True))

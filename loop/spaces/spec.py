@@ -1,4 +1,4 @@
-"""Design-space declarations: typed, validated, serialisable (TOML in, JSON round trip).
+"""Design-space declarations: typed, validated, serialisable (TOML text in, JSON round trip).
 
 Two kinds of space, told apart by their ``type`` field:
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
@@ -318,20 +317,15 @@ def space_from_json(text: str) -> SpaceSpec:
     return space_from_dict(data, "space JSON")
 
 
-def space_from_toml(path: str | Path) -> SpaceSpec:
-    """A space spec from a TOML file (the format of the built-in spaces).
+def space_from_toml_text(text: str, source: str = "space TOML") -> SpaceSpec:
+    """A space spec from TOML text (the format of the built-in spaces); ``source`` names
+    where the text came from in messages (e.g. the file's path).
 
     Raises:
-        DataMissingError: the file does not exist.
         SpaceError: not TOML, or an invalid field.
     """
-    from loop.errors import DataMissingError
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataMissingError(f"design-space file {path} does not exist")
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SpaceError(f"cannot read design-space file {path}: {exc}") from exc
-    return space_from_dict(data, str(path))
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpaceError(f"{source} is not valid TOML: {exc}") from exc
+    return space_from_dict(data, source)

@@ -1,22 +1,16 @@
 """One retrain of the model zoo as pure steps: training set -> CV comparison -> optuna tuning
--> champion -> fitted models; then artifacts, figures and model-run rows for the registry.
+-> champion -> fitted models; then figures and model-run rows for the registry.
 
-The registry glue (read the training frame, write model runs in one transaction) lives in
-the caller (``nasicon.cli.model_commands`` or a Prefect flow), since ``loop`` imports no
-registry code.
+The registry glue (read the training frame, save the artifacts with
+:mod:`registry.artifacts`, write model runs in one transaction, save the figures) lives in
+the caller (:mod:`flows.steps`), since ``loop`` imports no registry code and does no I/O.
 """
 
 from __future__ import annotations
 
+from loop.progress import NullProgress, ProgressHook
 from loop.training.data import TrainingSet, training_set_from_frame
-from loop.training.persist import (
-    SavedArtifacts,
-    model_run_rows,
-    remove_new_artifacts,
-    round_dir,
-    save_artifacts,
-)
-from loop.training.progress import NullProgress, ProgressHook
+from loop.training.records import artifact_metadata, model_run_rows
 from loop.training.retrain import (
     LEADERBOARD_KEYS,
     ModelResult,
@@ -37,16 +31,13 @@ __all__ = [
     "ProgressHook",
     "RetrainResult",
     "RetrainSettings",
-    "SavedArtifacts",
     "TrainingSet",
+    "artifact_metadata",
     "compare_models",
     "finish_retrain",
     "fit_final",
     "model_run_rows",
-    "remove_new_artifacts",
-    "round_dir",
     "run_retrain",
-    "save_artifacts",
     "tolerance_factor_boundary",
     "training_set_from_frame",
     "tune_models",

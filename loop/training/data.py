@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -10,8 +12,20 @@ import pandas as pd
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe_formulas
 from loop.errors import ValidationError
 from loop.evaluation.checks import TrainingDataError, check_features, check_training_labels
-from loop.models.artifacts import training_data_sha256
 from loop.models.spec import ModelSpec
+
+
+def training_data_sha256(
+    formulas: Iterable[str], labels: Iterable[int], weights: Iterable[float] | None = None
+) -> str:
+    """Order-independent hex SHA-256 of the training set (formula, label, weight per row)."""
+    formulas = list(formulas)
+    labels = [int(v) for v in labels]
+    weights_list = [1.0] * len(formulas) if weights is None else [float(w) for w in weights]
+    rows = sorted(
+        f"{f}\t{lab}\t{w:.12g}" for f, lab, w in zip(formulas, labels, weights_list, strict=True)
+    )
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
-"""Save the figures of a retrain: ROC curves, confusion matrices, the (t1, t2) map and
-drop-column importance (PNG, via :mod:`loop.evaluation.figures`)."""
+"""The figures of a retrain: ROC curves, confusion matrices, the (t1, t2) map and drop-column
+importance, as matplotlib Figures (built by :mod:`loop.evaluation.figures`; the caller
+saves them, e.g. with :func:`registry.reports.save_figures`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from matplotlib.figure import Figure
 
 from loop.evaluation.figures import (
     confusion_figure,
@@ -15,13 +16,9 @@ from loop.training.data import TrainingSet
 from loop.training.retrain import RetrainResult
 
 
-def save_retrain_figures(
-    result: RetrainResult, data: TrainingSet, directory: str | Path, dpi: int = 130
-) -> dict[str, Path]:
-    """Write ``roc.png``, ``confusion.png``, ``tolerance_factor_map.png`` and one
-    ``importance-<model>.png`` per importance table into ``directory``; returns the paths."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+def retrain_figures(result: RetrainResult, data: TrainingSet) -> dict[str, Figure]:
+    """``roc``, ``confusion``, ``tolerance_factor_map`` and one ``importance-<model>`` per
+    importance table, by name (the name is the PNG's stem when saved)."""
     figures = {
         "roc": roc_figure({n: (data.y, r.cv.oof_score) for n, r in result.models.items()}),
         "confusion": confusion_figure(
@@ -39,9 +36,4 @@ def save_retrain_figures(
             figures[f"importance-{name}"] = importance_figure(
                 r.importance["feature"].tolist(), r.importance["error_rise"].to_numpy(), name
             )
-    paths = {}
-    for key, fig in figures.items():
-        path = directory / f"{key}.png"
-        fig.savefig(path, dpi=dpi)
-        paths[key] = path
-    return paths
+    return figures

@@ -2,10 +2,11 @@
 
     data = training_set_from_frame(frame, folds)          # loop.training.data
     cv = compare_models(specs, data, folds=..., seed=...)  # untuned CV of every model
-    tuned = tune_models(specs_to_tune, data, storage_url=..., round_number=...)
+    tuned = tune_models(specs_to_tune, data, storage=..., round_number=...)
     result = run_retrain(data, settings, ...)              # all of it, plus champion
 
-Nothing here touches the registry: persisting is :mod:`loop.training.persist`.
+Nothing here touches the registry or a file: the optuna storage comes from the caller, and
+:mod:`loop.training.records` turns the result into rows the caller stores.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
@@ -28,8 +30,8 @@ from loop.evaluation.selection import DEFAULT_TIE_TOLERANCE, select_champion
 from loop.models.spec import ModelSpec
 from loop.models.tolerance_factor import ToleranceFactorClassifier
 from loop.models.zoo import MODELS, TOLERANCE_FACTOR, get_spec, select_specs
+from loop.progress import NullProgress, ProgressHook
 from loop.training.data import TrainingSet
-from loop.training.progress import NullProgress, ProgressHook
 from loop.tuning.study import TuningResult, tune_model
 
 log = logging.getLogger(__name__)
@@ -194,7 +196,7 @@ def tune_models(
     specs: Sequence[ModelSpec],
     data: TrainingSet,
     *,
-    storage_url: str,
+    storage: optuna.storages.BaseStorage | None,
     round_number: int | None,
     trials: int = 20,
     timeout_s: float | None = None,
@@ -202,7 +204,8 @@ def tune_models(
     seed: int = 0,
     progress: ProgressHook | None = None,
 ) -> dict[str, TuningResult]:
-    """One optuna study per model; the timeout is shared (remaining / models left)."""
+    """One optuna study per model in ``storage`` (None: in memory); the timeout, s, is shared
+    (remaining / models left)."""
     progress = progress or NullProgress()
     start = time.perf_counter()
     out: dict[str, TuningResult] = {}
@@ -217,7 +220,7 @@ def tune_models(
             spec,
             data.X(spec),
             data.y,
-            storage_url=storage_url,
+            storage=storage,
             round_number=round_number,
             n_trials=trials,
             timeout=budget,
@@ -268,7 +271,7 @@ def run_retrain(
     data: TrainingSet,
     settings: RetrainSettings,
     *,
-    storage_url: str | None,
+    storage: optuna.storages.BaseStorage | None,
     round_number: int | None,
     reproduction_frame: pd.DataFrame | None = None,
     ehull_threshold_mev: float = 0.0,
@@ -278,7 +281,8 @@ def run_retrain(
 
     Args:
         data: the validated training set (:func:`training_set_from_frame`).
-        storage_url: optuna storage URL (the registry database); None disables tuning.
+        storage: optuna storage of the studies (an RDB storage on the registry database,
+            made by the caller); None disables tuning.
         reproduction_frame: rows of the DFT data set for the published check (None: skip).
     """
     progress = progress or NullProgress()
@@ -288,11 +292,11 @@ def run_retrain(
         specs, data, folds=settings.folds, seed=settings.seed, progress=progress
     )
     tuning: dict[str, TuningResult] = {}
-    if storage_url is not None:
+    if storage is not None:
         tuning = tune_models(
             settings.tuned_specs(),
             data,
-            storage_url=storage_url,
+            storage=storage,
             round_number=round_number,
             trials=settings.trials,
             timeout_s=settings.timeout_s,

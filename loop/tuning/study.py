@@ -1,7 +1,7 @@
 """Optuna tuning: one study per model per round, stored in the registry's database.
 
-* storage: optuna's RDB storage on the URL given (the registry's database URL, so studies
-  live beside the model runs; optuna keeps its own tables and ``alembic_version``);
+* storage: an optuna storage the caller made (:func:`registry.optuna_storage.make_optuna_storage`
+  on the registry's database URL, so studies live beside the model runs), or in memory;
 * study name ``round-{n}-{model}`` (``round-none-{model}`` outside rounds);
 * warm start: the best parameters of the model's latest earlier-round study are enqueued
   first, then the model's defaults (so a study never ends below its untuned model);
@@ -39,18 +39,6 @@ _RAN = (*_FINISHED, TrialState.FAIL)
 def study_name(round_number: int | None, model: str) -> str:
     """``round-{n}-{model}``, or ``round-none-{model}`` for a run outside rounds."""
     return f"round-{'none' if round_number is None else int(round_number)}-{model}"
-
-
-def make_storage(url: str) -> optuna.storages.RDBStorage:
-    """Optuna RDB storage on a SQLAlchemy URL (SQLite waits up to 60 s for a busy lock)."""
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 60}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
-    except Exception as exc:  # SQLAlchemy / optuna schema errors: one line for the user
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ValidationError(f"cannot open optuna storage at {url}: {first}") from exc
 
 
 def previous_best(
@@ -108,7 +96,7 @@ def tune_model(
     X: np.ndarray,
     y: np.ndarray,
     *,
-    storage_url: str,
+    storage: optuna.storages.BaseStorage | None,
     round_number: int | None,
     n_trials: int = 20,
     timeout: float | None = None,
@@ -123,20 +111,22 @@ def tune_model(
     Args:
         spec: a model with a search space.
         X, y: training features (columns ``spec.features``) and 0/1 labels.
-        storage_url: SQLAlchemy URL of the optuna storage (the registry's database).
+        storage: where the study lives (an RDB storage on the registry's database, made by
+            the caller); None keeps it in memory for this call only.
         n_trials: finished trials the study should hold; timeout: seconds for this call.
         folds, seed: the CV of the objective (the same splits as the comparison).
         on_trial: progress hook called after each finished trial.
         sampler: optuna sampler (default: seeded multivariate TPE).
 
     Raises:
-        ValidationError: the model has no search space, or the storage cannot be opened.
+        ValidationError: the model has no search space, or no trial completed.
     """
     if spec.search_space is None:
         raise ValidationError(f"model {spec.name!r} has no search space to tune")
     space = spec.search_space
     start = time.perf_counter()
-    storage = make_storage(storage_url)
+    if storage is None:
+        storage = optuna.storages.InMemoryStorage()
     name = study_name(round_number, spec.name)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(

@@ -18,17 +18,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from experiments.importers.design_spaces import builtin_space_names, load_space
+from experiments.importers.dft import read_dft_dataset
+from experiments.importers.literature import read_literature
 from flows.steps import run_propose
 from loop.errors import DataMissingError, ValidationError
-from loop.spaces import (
-    DesignSpace,
-    builtin_space_names,
-    coverage,
-    dft_formulas,
-    literature_formulas,
-    load_space,
-)
+from loop.spaces import DesignSpace, coverage, dft_formulas, literature_formulas
 from nasicon.cli.context import state
+from nasicon.cli.progress import rich_progress
 
 # the acquisition, screening and simulation packages import scikit-learn: they are imported
 # inside the commands that use them, so that other commands start fast
@@ -43,23 +40,39 @@ spaces_app = typer.Typer(
 )
 
 
-def _coverage_facts(space: DesignSpace, dft_dir: Path, literature: Path) -> dict[str, Any]:
-    facts: dict[str, Any] = {}
+def _reference_formulas(dft_dir: Path, literature: Path) -> dict[str, Any]:
+    """The DFT data set's formulas and the literature records (label -> formula), each
+    replaced by an error text when its file is missing."""
+    refs: dict[str, Any] = {}
     try:
-        cov = coverage(space, dft_formulas(dft_dir))
+        refs["dft"] = dft_formulas(read_dft_dataset(dft_dir))
+    except DataMissingError:
+        refs["dft"] = f"data set not found in {dft_dir}"
+    try:
+        refs["literature"] = literature_formulas(read_literature(literature))
+    except DataMissingError:
+        refs["literature"] = f"{literature} not found"
+    return refs
+
+
+def _coverage_facts(space: DesignSpace, refs: dict[str, Any]) -> dict[str, Any]:
+    facts: dict[str, Any] = {}
+    if isinstance(refs["dft"], str):
+        facts["dft_coverage"] = {"error": refs["dft"]}
+    else:
+        cov = coverage(space, refs["dft"])
         facts["dft_coverage"] = {
             "contained": cov.n_contained,
             "total": cov.n_total,
             "fraction": cov.fraction,
         }
-    except DataMissingError:
-        facts["dft_coverage"] = {"error": f"data set not found in {dft_dir}"}
-    try:
-        records = literature_formulas(literature)
-        inside = {label: bool(coverage(space, [f]).n_contained) for label, f in records.items()}
-        facts["literature_contained"] = inside
-    except DataMissingError:
-        facts["literature_contained"] = {"error": f"{literature} not found"}
+    if isinstance(refs["literature"], str):
+        facts["literature_contained"] = {"error": refs["literature"]}
+    else:
+        facts["literature_contained"] = {
+            label: bool(coverage(space, [f]).n_contained)
+            for label, f in refs["literature"].items()
+        }
     return facts
 
 
@@ -85,11 +98,11 @@ def spaces_list(
 ) -> None:
     """The built-in design spaces with their size and coverage."""
     cfg = state(ctx).config()
+    refs = _reference_formulas(cfg.data.dft_path, cfg.data.literature_path)
     rows = []
     for name in builtin_space_names():
         space = load_space(name)
-        facts = _coverage_facts(space, cfg.data.dft_path, cfg.data.literature_path)
-        rows.append({**space.summary(), **facts})
+        rows.append({**space.summary(), **_coverage_facts(space, refs)})
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -118,10 +131,8 @@ def spaces_show(
     """One space: pool, grids, size (per number of metals), coverage, example compositions."""
     cfg = state(ctx).config()
     space = load_space(name)
-    facts = {
-        **space.summary(),
-        **_coverage_facts(space, cfg.data.dft_path, cfg.data.literature_path),
-    }
+    refs = _reference_formulas(cfg.data.dft_path, cfg.data.literature_path)
+    facts = {**space.summary(), **_coverage_facts(space, refs)}
     facts["examples"] = []
     for chunk in space.chunks(max(examples, 1)):
         if len(facts["examples"]) >= examples:
@@ -216,9 +227,10 @@ def simulate(
         SURROGATES,
         CampaignSettings,
         backtest,
-        load_dft_pool,
-        plot_discovery_curves,
+        dft_pool,
+        discovery_curves_figure,
     )
+    from registry.reports import save_figure
 
     cfg = state(ctx).config()
     names = _strategies(strategy)
@@ -237,20 +249,21 @@ def simulate(
         for n in names
     ]
     settings = CampaignSettings(seed_size, batch, budget)
-    pool = load_dft_pool(data or cfg.data.dft_path, cfg.labels.ehull_threshold_mev)
+    pool = dft_pool(read_dft_dataset(data or cfg.data.dft_path), cfg.labels.ehull_threshold_mev)
     settings.check(len(pool))
-    result = backtest(
-        pool,
-        recommenders,
-        settings=settings,
-        repeats=repeats,
-        seed=seed,
-        surrogate=surrogate,
-        feature_set=features,
-        progress=not quiet,
-    )
+    with rich_progress(not quiet) as progress:
+        result = backtest(
+            pool,
+            recommenders,
+            settings=settings,
+            repeats=repeats,
+            seed=seed,
+            surrogate=surrogate,
+            feature_set=features,
+            progress=progress,
+        )
     png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
-    plot_discovery_curves(result, png)
+    save_figure(discovery_curves_figure(result), png)
     out = result.to_dict()
     out["figure"] = str(png)
     if as_json:
@@ -317,19 +330,20 @@ def propose(
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
     space = load_space(space_name)
-    result = run_propose(
-        cfg,
-        space,
-        rec,
-        batch,
-        fraction=fraction,
-        shortlist=shortlist,
-        round_number=round_number,
-        limit=limit,
-        rng=np.random.default_rng(seed),
-        dry_run=dry_run,
-        progress=not quiet,
-    )
+    with rich_progress(not quiet) as progress:
+        result = run_propose(
+            cfg,
+            space,
+            rec,
+            batch,
+            fraction=fraction,
+            shortlist=shortlist,
+            round_number=round_number,
+            limit=limit,
+            rng=np.random.default_rng(seed),
+            dry_run=dry_run,
+            progress=progress,
+        )
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return

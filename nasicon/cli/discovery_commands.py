@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from experiments.importers.dft import read_dft_dataset
 from loop.descriptors import COMPOSITION_DESCRIPTORS, DATASET_COLUMNS, describe_formulas
 from loop.discovery import (
     PUBLISHED_DATASET_FORMULAS,
@@ -27,15 +26,12 @@ from loop.discovery import (
     score_pair,
 )
 from loop.discovery.search import SIS_MODES, SIS_TARGETS
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import ValidationError
 from nasicon.cli.context import state
+from registry.reports import save_figure
 
 SPLITS = ("paper", "random")
 FEATURE_SETS = ("engine", "dataset")
-DATA_SOURCE = (
-    "it comes from Ouyang et al.'s repository Jeff-oakley/NASICON_Predictor_Data "
-    "(folder RawData); point data.dft_path, NASICON_DFT_DATA or --data at it"
-)
 EWALD_COLUMN = "EWaldSumLst"
 ENGINE_FEATURES = (*COMPOSITION_DESCRIPTORS, "ewald_ev_per_atom")
 DATASET_FEATURES = (*DATASET_COLUMNS.values(), EWALD_COLUMN)
@@ -49,30 +45,6 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     if value not in allowed:
         raise ValidationError(f"{option} must be one of {', '.join(allowed)}, got {value!r}")
     return value
-
-
-def load_dft_data(folder: Path) -> tuple[pd.DataFrame, int]:
-    """train.csv then test.csv of the DFT data set; returns (frame, number of train rows)."""
-    files = [folder / "train.csv", folder / "test.csv"]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise DataMissingError(
-            f"DFT data set not found: {', '.join(missing)} missing; {DATA_SOURCE}"
-        )
-    frames = []
-    for path in files:
-        try:
-            frames.append(pd.read_csv(path))
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise ValidationError(f"{path} is not a readable CSV file: {exc}") from exc
-    need = ["CompName", "NewEhullLst", *DATASET_FEATURES]
-    for path, frame in zip(files, frames, strict=True):
-        absent = [c for c in need if c not in frame.columns]
-        if absent:
-            raise ValidationError(f"{path} lacks column(s) {', '.join(absent)}")
-        if not np.isfinite(frame["NewEhullLst"].to_numpy(dtype=float)).all():
-            raise ValidationError(f"{path} has missing or non-finite NewEhullLst values")
-    return pd.concat(frames, ignore_index=True), len(frames[0])
 
 
 def engine_features(data: pd.DataFrame) -> pd.DataFrame:
@@ -97,14 +69,12 @@ def _save_figure(
     accuracy: float,
 ) -> Path:
     """The best pair's 2D map, coloured by Ehull, with the SVC boundary (atomic write)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     t1 = evaluate_formula(formulas[0], features)
     t2 = evaluate_formula(formulas[1], features)
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig = Figure(figsize=(7.5, 6))
+    ax = fig.add_subplot()
     clipped = np.clip(ehull, -100, 200)
     for mask, marker, label in ((train, "o", "train"), (~train, "^", "held out")):
         sc = ax.scatter(t1[mask], t2[mask], c=clipped[mask], cmap="coolwarm", vmin=-100,
@@ -126,16 +96,7 @@ def _save_figure(
     ax.set_title(f"Best 2D descriptor, held-out ranking accuracy {accuracy:.3f}")
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def _print_table(payload: dict, result: DiscoveryResult) -> None:
@@ -200,7 +161,8 @@ def discover_command(
     _choice(sis_mode, SIS_MODES, "--sis-mode")
     cfg = state(ctx).config()
     folder = data if data is not None else cfg.data.dft_path
-    frame, n_train = load_dft_data(folder)
+    frame = read_dft_dataset(folder)
+    n_train = int((frame["split"] == "train").sum())
     ehull = frame["NewEhullLst"].to_numpy(dtype=float)
     paper = paper_split(n_train, len(frame) - n_train)
     train = paper if split == "paper" else random_split(ehull, 0.2, seed)

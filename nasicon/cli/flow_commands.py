@@ -34,18 +34,15 @@ def _runner(dask: bool, dask_address: str | None, workers: int):
 
 def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool = True) -> None:
     """Fail before any work: unreachable registry, missing data set, unknown design space."""
+    from experiments.importers.dft import dft_dataset_files
     from registry import Registry
 
-    if need_dft and not (Path(config.data.dft_path) / "train.csv").is_file():
-        raise DataMissingError(
-            f"DFT data set not found at {config.data.dft_path} (train.csv/test.csv of Ouyang et "
-            "al., repository Jeff-oakley/NASICON_Predictor_Data; set data.dft_path or "
-            "NASICON_DFT_DATA)"
-        )
+    if need_dft:
+        dft_dataset_files(config.data.dft_path)  # raises the missing-data message
     with Registry.from_config(config) as registry:
         registry.run(lambda uow: uow.rounds.latest(), write=False)  # connects, checks schema
     if space is not None:
-        from loop.spaces import load_space
+        from experiments.importers.design_spaces import load_space
 
         load_space(space)
 
@@ -242,14 +239,13 @@ def demo_command(
 ) -> None:
     """The main job: initialise the registry, import the DFT data set and the literature
     records, run one closed-loop round, print the leaderboard and the queue, write figures."""
-    from experiments.importers.dft import import_dft
+    from experiments.importers.dft import dft_dataset_files, import_dft
     from experiments.importers.literature import import_literature
     from registry import Registry
 
     cfg = state(ctx).config()
     start = time.perf_counter()
-    if not (Path(cfg.data.dft_path) / "train.csv").is_file():
-        preflight(cfg)  # raises the missing-data message
+    dft_dataset_files(cfg.data.dft_path)  # raises the missing-data message
     if not Path(cfg.data.literature_path).is_file():
         raise DataMissingError(
             f"literature records not found at {cfg.data.literature_path} (Zuo et al. 2026, "

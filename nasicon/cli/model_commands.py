@@ -11,21 +11,13 @@ Bad input (no labels, one class, fewer samples than folds) stores nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
@@ -33,13 +25,13 @@ from flows.steps import default_round, retrain_registry, round_text, runs_of_rou
 from loop.descriptors import describe_formulas
 from loop.errors import CompositionError, ValidationError
 from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
-from loop.models.artifacts import file_sha256, load_artifact
 from loop.training import RetrainResult, RetrainSettings
 from nasicon.cli.context import state
+from nasicon.cli.progress import rich_progress
 from registry import ModelRunRecord, Registry
+from registry.artifacts import artifact_status, load_artifact
 
 console = Console(soft_wrap=True)
-err_console = Console(stderr=True)
 
 models_app = typer.Typer(help="Trained models: leaderboard and details.", no_args_is_help=True)
 
@@ -52,55 +44,6 @@ def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
     if values is None:
         return None
     return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
-
-
-class RichProgress:
-    """:class:`loop.training.ProgressHook` drawing rich bars on stderr.
-
-    The display starts with the first bar, so a command refused before any work prints
-    nothing but its error line.
-    """
-
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.tasks: dict[str, Any] = {}
-        self.started = False
-
-    def start(self, key: str, description: str, total: int) -> None:
-        if not self.started:
-            self.progress.start()
-            self.started = True
-        self.tasks[key] = self.progress.add_task(description, total=total)
-
-    def advance(self, key: str, amount: int = 1, description: str | None = None) -> None:
-        if key in self.tasks:
-            kwargs = {} if description is None else {"description": description}
-            self.progress.update(self.tasks[key], advance=amount, **kwargs)
-
-    def finish(self, key: str) -> None:
-        if key in self.tasks:
-            task = self.progress.tasks[self.tasks[key]]
-            self.progress.update(self.tasks[key], completed=task.total)
-
-    def stop(self) -> None:
-        if self.started:
-            self.progress.stop()
-
-
-@contextmanager
-def _progress() -> Iterator[RichProgress]:
-    bars = Progress(
-        TextColumn("{task.description:<38}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-    )
-    hook = RichProgress(bars)
-    try:
-        yield hook
-    finally:
-        hook.stop()
 
 
 # -- retrain ------------------------------------------------------------------------------
@@ -175,7 +118,7 @@ def retrain(
     with Registry.from_config(cfg) as registry:
         number = default_round(registry) if round_number is None else round_number
         folder = figures or Path(cfg.data.reports_dir) / f"round-{round_text(number)}"
-        with _progress() as progress:
+        with rich_progress() as progress:
             result, ids, paths = retrain_registry(
                 registry, cfg, settings, round_number=number, figures_dir=folder,
                 progress=progress,
@@ -368,15 +311,6 @@ def models_list(
     console.print(table)
 
 
-def _artifact_status(run: ModelRunRecord) -> str:
-    if run.artifact_path is None:
-        return "none"
-    path = Path(run.artifact_path)
-    if not path.is_file():
-        return "missing"
-    return "ok" if file_sha256(path) == run.artifact_sha256 else "hash mismatch"
-
-
 def _find_run(registry: Registry, model: str, round_number: int | None) -> ModelRunRecord:
     with registry.unit_of_work(write=False) as uow:
         if model.isdigit():
@@ -407,7 +341,7 @@ def models_show(
     """One model run: scope, parameters, CV metrics per fold, tuning, artifact check."""
     with Registry.from_config(state(ctx).config()) as registry:
         run = _find_run(registry, model, round_number)
-    status = _artifact_status(run)
+    status = artifact_status(run.artifact_path, run.artifact_sha256)
     doc = {
         **_run_summary(run),
         "scope": run.scope,

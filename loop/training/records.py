@@ -1,67 +1,26 @@
-"""Turn a :class:`RetrainResult` into files (artifacts, figures) and model-run rows.
+"""A :class:`RetrainResult` as plain dicts: artifact metadata and model-run rows.
 
-The rows are plain keyword dicts for ``Registry.add_model_run``; the caller writes all of
-them in one transaction (loop/ does not import the registry) and, if that fails, removes
-the artifacts this retrain created with :func:`remove_new_artifacts`.
+The rows are keyword dicts for ``add_model_run``; the caller saves the artifacts
+(:mod:`registry.artifacts`), passes where they went as plain data and writes all rows in
+one transaction (loop/ imports no registry code and writes no files).
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from loop.evaluation.cv import CVResult
-from loop.models.artifacts import ArtifactInfo, library_versions, save_artifact
 from loop.models.zoo import TOLERANCE_FACTOR
 from loop.training.retrain import ModelResult, RetrainResult, importance_records
 
-log = logging.getLogger(__name__)
+#: model name -> (artifact path, its hex SHA-256), as saved by the caller.
+ArtifactRefs = Mapping[str, tuple[str | Path, str]]
 
 
-@dataclass(frozen=True)
-class SavedArtifacts:
-    """Artifacts of one retrain, and which files it created (vs found already there)."""
-
-    by_model: dict[str, ArtifactInfo]
-    created: tuple[Path, ...]
-
-
-def round_dir(base: str | Path, round_number: int | None) -> Path:
-    """``<base>/round-<n>`` (``round-none`` outside rounds)."""
-    return Path(base) / f"round-{'none' if round_number is None else int(round_number)}"
-
-
-def save_artifacts(result: RetrainResult, base_dir: str | Path) -> SavedArtifacts:
-    """Save every fitted model of ``result`` under ``round_dir(base_dir, round)``."""
-    directory = round_dir(base_dir, result.round_number)
-    by_model: dict[str, ArtifactInfo] = {}
-    created: list[Path] = []
-    try:
-        for name, r in result.models.items():
-            if r.estimator is None:
-                raise ValueError(f"model {name} was not fitted")
-            existed = set(directory.glob(f"{name}-*.skops")) if directory.exists() else set()
-            info = save_artifact(r.estimator, directory, name, _artifact_metadata(result, r))
-            by_model[name] = info
-            if info.path not in existed:
-                created.append(info.path)
-    except BaseException:
-        remove_new_artifacts(SavedArtifacts(by_model, tuple(created)))
-        raise
-    return SavedArtifacts(by_model, tuple(created))
-
-
-def remove_new_artifacts(saved: SavedArtifacts) -> None:
-    """Delete the artifact files (and metadata) a failed retrain created."""
-    for path in saved.created:
-        for p in (path, path.with_name(path.name + ".json")):
-            p.unlink(missing_ok=True)
-        log.info("removed %s", path)
-
-
-def _artifact_metadata(result: RetrainResult, r: ModelResult) -> dict[str, Any]:
+def artifact_metadata(result: RetrainResult, r: ModelResult) -> dict[str, Any]:
+    """The JSON metadata saved beside the artifact of model ``r`` of ``result``."""
     return {
         "model": r.name,
         "round_number": result.round_number,
@@ -112,13 +71,22 @@ def fold_records(cv: CVResult) -> list[dict[str, Any]]:
 
 
 def model_run_rows(
-    result: RetrainResult, saved: SavedArtifacts | None
+    result: RetrainResult,
+    artifacts: ArtifactRefs | None,
+    *,
+    library_versions: Mapping[str, str],
 ) -> list[dict[str, Any]]:
-    """Keyword arguments of ``add_model_run`` for every model of ``result``."""
-    versions = library_versions()
+    """Keyword arguments of ``add_model_run`` for every model of ``result``.
+
+    Args:
+        artifacts: model name -> (artifact path, SHA-256); None or a missing name stores
+            the run without an artifact.
+        library_versions: versions of Python and the libraries the artifacts depend on.
+    """
+    versions = dict(library_versions)
     rows = []
     for name, r in result.models.items():
-        info = None if saved is None else saved.by_model.get(name)
+        ref = None if artifacts is None else artifacts.get(name)
         rows.append(
             {
                 "round_number": result.round_number,
@@ -128,8 +96,8 @@ def model_run_rows(
                 "fold_metrics": fold_records(r.cv),
                 "metrics": _metrics(result, r),
                 "is_champion": name == result.champion,
-                "artifact_path": None if info is None else str(info.path),
-                "artifact_sha256": None if info is None else info.sha256,
+                "artifact_path": None if ref is None else str(ref[0]),
+                "artifact_sha256": None if ref is None else ref[1],
                 "training_data_sha256": result.training_sha256,
                 "library_versions": versions,
                 "n_train": result.n_train,

@@ -5,6 +5,10 @@ overwritten) plus ``<file>.json`` with the metadata (model, features, parameters
 training-data hash, library versions). :func:`load_artifact` hashes the bytes it is about
 to load and refuses them unless they match the hash the registry recorded; it also refuses
 a file that holds types outside scikit-learn, numpy, scipy and :mod:`loop.models`.
+
+A retrain's artifacts go to ``<artifacts_dir>/round-<n>`` (:func:`save_artifacts`); if the
+model-run transaction then fails, :func:`remove_new_artifacts` deletes the files this
+retrain created (and keeps those that were already there).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import logging
 import os
 import platform
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -23,9 +27,11 @@ from typing import Any
 
 import numpy as np
 import skops.io as sio
-from sklearn.base import BaseEstimator
 
 from loop.errors import DataMissingError, NasiconError
+from loop.training.records import artifact_metadata
+from loop.training.retrain import RetrainResult
+from registry.raw_files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -47,31 +53,21 @@ class ArtifactInfo:
     metadata_path: Path
 
 
+@dataclass(frozen=True)
+class SavedArtifacts:
+    """Artifacts of one retrain, and which files it created (vs found already there)."""
+
+    by_model: dict[str, ArtifactInfo]
+    created: tuple[Path, ...]
+
+    def refs(self) -> dict[str, tuple[Path, str]]:
+        """model name -> (path, SHA-256), the plain data model-run rows take."""
+        return {name: (info.path, info.sha256) for name, info in self.by_model.items()}
+
+
 def sha256_bytes(data: bytes) -> str:
     """Hex SHA-256 of ``data``."""
     return hashlib.sha256(data).hexdigest()
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def training_data_sha256(
-    formulas: Iterable[str], labels: Iterable[int], weights: Iterable[float] | None = None
-) -> str:
-    """Order-independent hash of the training set (formula, label, weight per row)."""
-    formulas = list(formulas)
-    labels = [int(v) for v in labels]
-    weights_list = [1.0] * len(formulas) if weights is None else [float(w) for w in weights]
-    rows = sorted(
-        f"{f}\t{lab}\t{w:.12g}" for f, lab, w in zip(formulas, labels, weights_list, strict=True)
-    )
-    return sha256_bytes("\n".join(rows).encode())
 
 
 def library_versions() -> dict[str, str]:
@@ -107,7 +103,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def save_artifact(
-    estimator: BaseEstimator,
+    estimator: Any,
     directory: str | Path,
     name: str,
     metadata: Mapping[str, Any] | None = None,
@@ -135,7 +131,7 @@ def save_artifact(
     return ArtifactInfo(path=path, sha256=sha, metadata_path=meta_path)
 
 
-def load_artifact(path: str | Path, expected_sha256: str) -> BaseEstimator:
+def load_artifact(path: str | Path, expected_sha256: str) -> Any:
     """Load an artifact after checking its SHA-256 against ``expected_sha256``.
 
     Raises:
@@ -164,3 +160,51 @@ def load_artifact(path: str | Path, expected_sha256: str) -> BaseEstimator:
     if foreign:
         raise ArtifactError(f"refusing to load {path}: it holds untrusted types {foreign[:3]}")
     return sio.loads(data, trusted=types)
+
+
+def artifact_status(path: str | Path | None, sha256: str | None) -> str:
+    """``none`` (no artifact recorded), ``missing``, ``ok`` or ``hash mismatch``."""
+    if path is None:
+        return "none"
+    if not Path(path).is_file():
+        return "missing"
+    return "ok" if sha256_file(path) == sha256 else "hash mismatch"
+
+
+# -- the artifacts of one retrain ---------------------------------------------------------
+
+
+def round_dir(base: str | Path, round_number: int | None) -> Path:
+    """``<base>/round-<n>`` (``round-none`` outside rounds)."""
+    return Path(base) / f"round-{'none' if round_number is None else int(round_number)}"
+
+
+def save_artifacts(result: RetrainResult, base_dir: str | Path) -> SavedArtifacts:
+    """Save every fitted model of ``result`` under ``round_dir(base_dir, round)``.
+
+    If one save fails, the files saved before it are removed again and the error raised.
+    """
+    directory = round_dir(base_dir, result.round_number)
+    by_model: dict[str, ArtifactInfo] = {}
+    created: list[Path] = []
+    try:
+        for name, r in result.models.items():
+            if r.estimator is None:
+                raise ValueError(f"model {name} was not fitted")
+            existed = set(directory.glob(f"{name}-*.skops")) if directory.exists() else set()
+            info = save_artifact(r.estimator, directory, name, artifact_metadata(result, r))
+            by_model[name] = info
+            if info.path not in existed:
+                created.append(info.path)
+    except BaseException:
+        remove_new_artifacts(SavedArtifacts(by_model, tuple(created)))
+        raise
+    return SavedArtifacts(by_model, tuple(created))
+
+
+def remove_new_artifacts(saved: SavedArtifacts) -> None:
+    """Delete the artifact files (and metadata) a failed retrain created."""
+    for path in saved.created:
+        for p in (path, path.with_name(path.name + ".json")):
+            p.unlink(missing_ok=True)
+        log.info("removed %s", path)

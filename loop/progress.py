@@ -1,4 +1,6 @@
-"""A minimal progress protocol so long training steps can drive a bar (rich, Prefect logs)."""
+"""A minimal progress protocol, so long work in ``loop`` (a retrain, a screen, a backtest)
+can drive a bar without touching the terminal: the caller passes a hook (the CLI a
+rich-backed one, :class:`NullProgress` or None shows nothing)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Protocol
 
 
 class ProgressHook(Protocol):
-    """Receives the steps of a retrain; ``key`` names one bar."""
+    """Receives the steps of long work; ``key`` names one bar."""
 
     def start(self, key: str, description: str, total: int) -> None: ...
 

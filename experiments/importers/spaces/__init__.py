@@ -1,0 +1,4 @@
+"""The built-in design spaces as TOML package data.
+
+Read by :mod:`experiments.importers.design_spaces`.
+"""
