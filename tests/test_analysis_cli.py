@@ -133,11 +133,21 @@ def test_eis_fit_json(app, runner, tmp_path: Path) -> None:
     payload = json.loads(result.stdout)
     assert set(payload) == {
         "r_bulk_ohm",
+        "r_grain_boundary_ohm",
         "r_total_ohm",
         "sigma_bulk_s_cm",
         "sigma_total_s_cm",
         "circuit",
         "parameters",
+        "pellet",
+        "imag_sign",
+        "notes",
+    }
+    assert payload["pellet"] == {
+        "thickness_mm": 1.2,
+        "area_cm2": 0.5,
+        "thickness_from": "user",
+        "area_from": "user",
     }
     assert abs(payload["r_bulk_ohm"] / 1.2e5 - 1) < 0.03
     assert payload["sigma_total_s_cm"] == pytest.approx(0.12 / (payload["r_total_ohm"] * 0.5))
@@ -176,6 +186,33 @@ def test_eis_fit_rejects_short_and_empty_spectra(app, runner, tmp_path: Path) ->
     assert isinstance(result.exception, ValidationError) and "empty" in str(result.exception)
 
 
+def test_eis_fit_takes_the_pellet_the_file_states(app, runner, shared_dir: Path) -> None:
+    folder = shared_dir / "data" / "eis_examples" / "eisfitpython"
+    result = runner.invoke(app, ["eis", "fit", str(folder / "Example2a.txt"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    area = np.pi * 1.3**2 / 4  # Diameter[mm]: 13 in the file's second line
+    assert payload["pellet"] == pytest.approx(
+        {"thickness_mm": 0.75, "area_cm2": area, "thickness_from": "file", "area_from": "file"}
+    )
+    assert payload["sigma_total_s_cm"] == pytest.approx(0.075 / (payload["r_total_ohm"] * area))
+    user = runner.invoke(
+        app, ["eis", "fit", str(folder / "Example2a.txt"), "--json", "--thickness-mm", "1.5"]
+    )
+    pellet = json.loads(user.stdout)["pellet"]
+    assert (pellet["thickness_mm"], pellet["thickness_from"], pellet["area_from"]) == (
+        1.5,
+        "user",
+        "file",
+    )
+    table = runner.invoke(app, ["eis", "fit", str(folder / "Example2a.txt")])
+    assert "pellet: thickness 0.75 mm (file), area 1.327 cm2 (file)" in table.stdout
+    assert "Zs''[ohm]" in table.stdout  # reader notes printed verbatim, not as rich markup
+    missing = runner.invoke(app, ["eis", "fit", str(folder / "Example2b.txt")])
+    assert isinstance(missing.exception, ValidationError)
+    assert "does not state the pellet thickness" in str(missing.exception)
+
+
 def test_eis_arrhenius_json(app, runner, tmp_path: Path) -> None:
     temps = [25, 45, 65, 85, 105]
     files = [
@@ -209,7 +246,7 @@ def test_eis_arrhenius_json(app, runner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"ea_ev", "ea_sd_ev", "sigma_25c_s_cm"}
+    assert set(payload) == {"ea_ev", "ea_sd_ev", "sigma_25c_s_cm", "sigma_s_cm", "pellets"}
     assert abs(payload["ea_ev"] - 0.33) < 0.02
     assert payload["sigma_25c_s_cm"] == pytest.approx(0.1 / (1.8e5 * 0.5), rel=0.05)
     assert png.read_bytes()[:4] == b"\x89PNG"

@@ -119,33 +119,55 @@ def xrd_analyze(
 def eis_fit(
     file: Path = typer.Argument(
         ...,
-        help="Spectrum: CSV, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab or CH Instruments text.",
+        help="Spectrum: Novocontrol, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab, CH Instruments, "
+        "Solartron, Zahner or plain CSV/TXT export.",
     ),
-    thickness_mm: float = typer.Option(..., "--thickness-mm", help="Pellet thickness, mm."),
-    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area, cm^2."),
+    thickness_mm: float | None = typer.Option(
+        None, "--thickness-mm", help="Pellet thickness, mm (default: as the file states it)."
+    ),
+    area_cm2: float | None = typer.Option(
+        None, "--area-cm2", help="Electrode area, cm^2 (default: as the file states it)."
+    ),
     temperature_c: float | None = typer.Option(None, "--temperature-c", help="Temperature, deg C."),
+    f_min_hz: float | None = typer.Option(None, "--f-min-hz", help="Fit only f >= this, Hz."),
+    f_max_hz: float | None = typer.Option(None, "--f-max-hz", help="Fit only f <= this, Hz."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a Nyquist + Bode PNG here."),
 ) -> None:
     """Fit the pellet circuit to one spectrum; bulk and total conductivity."""
-    from experiments.impedance import check_geometry, conductivity, fit_spectrum
+    from experiments.impedance import conductivity, fit_spectrum, read_spectrum, resolve_pellet
     from experiments.impedance.plot import plot_nyquist_bode
 
-    check_geometry(thickness_mm, area_cm2)
+    spectrum = read_spectrum(file)
+    pellet = resolve_pellet(spectrum.geometry, thickness_mm, area_cm2, str(file))
     with _progress(f"fitting {file.name}"):
-        fit = fit_spectrum(file, temperature_c=temperature_c)
-    cond = conductivity(fit, thickness_mm, area_cm2)
+        fit = fit_spectrum(
+            spectrum, temperature_c=temperature_c, f_min_hz=f_min_hz, f_max_hz=f_max_hz
+        )
+    cond = conductivity(
+        fit,
+        pellet.thickness_mm,
+        pellet.area_cm2,
+        thickness_from=pellet.thickness_from,
+        area_from=pellet.area_from,
+    )
     if plot is not None:
         plot_nyquist_bode(fit, plot)
     if as_json:
         _print_json(
             {
                 "r_bulk_ohm": fit.r_bulk.value,
+                "r_grain_boundary_ohm": None
+                if fit.r_grain_boundary is None
+                else fit.r_grain_boundary.value,
                 "r_total_ohm": fit.r_total.value,
                 "sigma_bulk_s_cm": cond.sigma_bulk_s_cm,
                 "sigma_total_s_cm": cond.sigma_total_s_cm,
                 "circuit": fit.circuit,
                 "parameters": {k: v.to_dict() for k, v in fit.parameters.items()},
+                "pellet": pellet.to_dict(),
+                "imag_sign": spectrum.imag_sign,
+                "notes": [*spectrum.notes, *fit.notes],
             }
         )
         return
@@ -154,10 +176,14 @@ def eis_fit(
         f"R_bulk {fit.r_bulk.value:.4g} ohm, R_total {fit.r_total.value:.4g} ohm; "
         f"sigma_bulk {cond.sigma_bulk_s_cm:.3e} S/cm, sigma_total {cond.sigma_total_s_cm:.3e} S/cm"
     )
+    out.print(
+        f"pellet: thickness {pellet.thickness_mm:g} mm ({pellet.thickness_from}), "
+        f"area {pellet.area_cm2:.4g} cm2 ({pellet.area_from})"
+    )
     caps = ", ".join(f"{k} {v:.2e} F" for k, v in fit.capacitances_f.items())
     out.print(f"arc capacitances: {caps}; RMS residual {100 * fit.residual_rms:.2f} % of |Z|")
-    for note in fit.notes:
-        out.print(f"note: {note}")
+    for note in (*spectrum.notes, *fit.notes):
+        out.print(f"note: {note}", markup=False, highlight=False)
 
 
 def _parse_temperatures(items: list[str]) -> list[float]:
@@ -181,17 +207,28 @@ def eis_arrhenius(
         "--temperatures-c",
         help="Temperatures, deg C, in the order of the files: comma-separated or repeated.",
     ),
-    thickness_mm: float = typer.Option(..., "--thickness-mm", help="Pellet thickness, mm."),
-    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area, cm^2."),
+    thickness_mm: float | None = typer.Option(
+        None, "--thickness-mm", help="Pellet thickness, mm (default: as each file states it)."
+    ),
+    area_cm2: float | None = typer.Option(
+        None, "--area-cm2", help="Electrode area, cm^2 (default: as each file states it)."
+    ),
     which: str = typer.Option("total", "--which", help="Conductivity to fit: total or bulk."),
+    f_min_hz: float | None = typer.Option(None, "--f-min-hz", help="Fit only f >= this, Hz."),
+    f_max_hz: float | None = typer.Option(None, "--f-max-hz", help="Fit only f <= this, Hz."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path | None = typer.Option(None, "--plot", help="Write an Arrhenius PNG here."),
 ) -> None:
     """Activation energy (eV) and sigma at 25 C from spectra of one pellet at several T."""
-    from experiments.impedance import arrhenius, check_geometry, conductivity, fit_spectrum
+    from experiments.impedance import (
+        arrhenius,
+        conductivity,
+        fit_spectrum,
+        read_spectrum,
+        resolve_pellet,
+    )
     from experiments.impedance.plot import plot_arrhenius
 
-    check_geometry(thickness_mm, area_cm2)
     temps = _parse_temperatures(temperatures_c)
     if len(temps) != len(files):
         raise ValidationError(
@@ -199,10 +236,16 @@ def eis_arrhenius(
         )
     if which not in ("total", "bulk"):
         raise ValidationError(f"--which must be total or bulk, not {which!r}")
+    spectra = [read_spectrum(path) for path in files]
+    pellets = [
+        resolve_pellet(spec.geometry, thickness_mm, area_cm2, str(path))
+        for spec, path in zip(spectra, files, strict=True)
+    ]
     sigmas = []
     with _progress("fitting spectra", total=len(files)) as advance:
-        for path, t in zip(files, temps, strict=True):
-            cond = conductivity(fit_spectrum(path, temperature_c=t), thickness_mm, area_cm2)
+        for spec, pellet, t in zip(spectra, pellets, temps, strict=True):
+            fit = fit_spectrum(spec, temperature_c=t, f_min_hz=f_min_hz, f_max_hz=f_max_hz)
+            cond = conductivity(fit, pellet.thickness_mm, pellet.area_cm2)
             sigmas.append(cond.sigma_total_s_cm if which == "total" else cond.sigma_bulk_s_cm)
             advance()
     result = arrhenius(temps, sigmas)
@@ -214,6 +257,8 @@ def eis_arrhenius(
                 "ea_ev": result.ea_ev,
                 "ea_sd_ev": _finite(result.ea_sd_ev),
                 "sigma_25c_s_cm": result.sigma_25c_s_cm,
+                "sigma_s_cm": sigmas,
+                "pellets": [p.to_dict() for p in pellets],
             }
         )
         return
