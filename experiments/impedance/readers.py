@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MIN_POINTS = 10
 #: Largest spectrum accepted (points); a frequency sweep has at most a few thousand.
 MAX_POINTS = 100_000
+#: Header lines allowed on top of MAX_POINTS rows before a file is refused unparsed.
+MAX_HEADER_LINES = 10_000
 #: Largest impedance file accepted (bytes): 100,000 rows of a 20-column BioLogic export.
 MAX_FILE_BYTES = 32 * 1024 * 1024
 
@@ -139,6 +141,11 @@ def read_spectrum(path: str | Path) -> Spectrum:
     if not raw.strip():
         raise ValidationError(f"impedance file {p} is empty")
     lines = decode(raw, p, "impedance file").splitlines()
+    if len(lines) > MAX_POINTS + MAX_HEADER_LINES:
+        raise ValidationError(
+            f"impedance file {p} has {len(lines):,} lines; at most {MAX_POINTS:,} data rows "
+            "are accepted"
+        )
     fmt, start = _detect_format(p, lines)
     table = read_table(lines, p, start=start, header_like=names_frequency)
     if table.values.shape[0] > MAX_POINTS:
