@@ -69,7 +69,8 @@ class ReferencePhase:
 
     ``scale_mode`` says which cell axes are refined together ("ac": a and c separately,
     "abc": all three, "iso": one isotropic scale); ``scale_bounds`` limits every scale
-    factor; ``origin`` is "built-in" or "user"; ``source`` the file (or code) it came from.
+    factor; ``origin`` is "built-in" or "user"; ``source`` the file (or code) it came from,
+    relative to experiments/xrd/ for the built-in ones.
     """
 
     name: str
@@ -90,7 +91,9 @@ class ReferencePhase:
     def space_group(self) -> str:
         """Hermann-Mauguin symbol of the structure (found with spglib, tolerance 0.01 A)."""
         try:
-            return SpacegroupAnalyzer(self.structure, symprec=0.01).get_space_group_symbol()
+            with warnings.catch_warnings():  # spglib's deprecation notice on its error handling
+                warnings.simplefilter("ignore")
+                return SpacegroupAnalyzer(self.structure, symprec=0.01).get_space_group_symbol()
         except Exception:  # spglib can fail on odd disordered input; the symbol is only a label
             return "?"
 
@@ -115,7 +118,7 @@ def nasicon_phase(composition: str | None = None, form: str = "R-3c") -> Referen
             scale_mode="ac",
             scale_bounds=(0.95, 1.07),
             citation="../shared/reference/nasicon_prototype.md (Hagman & Kierkegaard 1968)",
-            source="experiments/xrd/nasicon.py (R-3c prototype)",
+            source="nasicon.py: R-3c prototype",
         )
     if form == "C2/c":
         return ReferencePhase(
@@ -125,7 +128,7 @@ def nasicon_phase(composition: str | None = None, form: str = "R-3c") -> Referen
             scale_bounds=(0.96, 1.05),
             citation="prototype in the C2/c cell of Boilot, Collin & Colomban (1987)",
             approximate=True,
-            source="experiments/xrd/nasicon.py (C2/c from the prototype)",
+            source="nasicon.py: prototype in the C2/c cell",
         )
     raise ValidationError(f"unknown NASICON form {form!r}; choose from {', '.join(NASICON_FORMS)}")
 
@@ -213,7 +216,7 @@ def _builtin(name: str) -> ReferencePhase:
         scale_bounds=(0.985, 1.015),
         citation=citation,
         approximate=any("APPROXIMATE" in h or "IDEALISED" in h for h in header),
-        source=f"experiments/xrd/phases/{filename}",
+        source=f"phases/{filename}",
     )
 
 

@@ -56,6 +56,18 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def _criteria(cfg):
+    from experiments.xrd import Criteria
+
+    return Criteria(
+        impurity_threshold=cfg.impurity_threshold,
+        detection_sigma=cfg.detection_sigma,
+        max_rwp=cfg.max_rwp,
+        residual_sigma=cfg.residual_sigma,
+        residual_fraction=cfg.residual_fraction,
+    )
+
+
 @xrd_app.command("analyze")
 def xrd_analyze(
     file: Path = typer.Argument(
@@ -68,15 +80,18 @@ def xrd_analyze(
     threshold: float | None = typer.Option(
         None,
         "--threshold",
-        help="Secondary-phase weight fraction above which the sample is not phase pure "
+        help="Secondary-phase weight fraction above which the sample is impure "
         "(default: config xrd.impurity_threshold, 0.02).",
     ),
     composition: str | None = typer.Option(
         None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
     ),
+    references: Path | None = typer.Option(
+        None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
+    ),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of the fit here."),
 ) -> None:
-    """Fit NASICON and its by-products to a powder pattern; weight fractions and verdict."""
+    """Is NASICON there, and how pure? Verdict (phase_pure, impure, no_nasicon, inconclusive)."""
     from experiments.xrd import analyze_pattern
     from experiments.xrd.plot import plot_analysis
 
@@ -87,32 +102,80 @@ def xrd_analyze(
             wavelength_a=cfg.wavelength_a if wavelength is None else wavelength,
             impurity_threshold=cfg.impurity_threshold if threshold is None else threshold,
             composition=composition,
+            criteria=_criteria(cfg),
+            reference_dir=references if references is not None else cfg.reference_dir,
         )
     if plot is not None:
         plot_analysis(result, plot)
     if as_json:
+        summary = result.to_dict()
+        keys = ("verdict", "reason", "nasicon_fraction", "phases", "rwp", "r_exp")
+        more = ("nasicon_form", "nasicon_cell", "unexplained_peaks", "nasicon_lines", "notes")
         _print_json(
-            {
-                "phases": [{"name": n, "weight_fraction": w} for n, w in result.phases],
-                "phase_pure": result.phase_pure,
-                "rwp": result.rwp,
-            }
+            {k: summary[k] for k in keys}
+            | {"phase_pure": result.phase_pure}
+            | {k: summary[k] for k in more}
         )
         return
-    table = Table(title=f"{file.name}: {'phase pure' if result.phase_pure else 'NOT phase pure'}")
-    table.add_column("phase")
-    table.add_column("wt%", justify="right")
-    table.add_column("± wt%", justify="right")
-    for name, wf in result.phases:
-        sd = result.weight_fraction_sd.get(name, float("nan"))
-        table.add_row(name, f"{100 * wf:.2f}", f"{100 * sd:.2f}")
-    out.print(table)
-    out.print(
-        f"Rwp {result.rwp:.2f} % (Rexp {result.r_exp:.2f} %), zero shift "
-        f"{result.zero_shift:+.4f} deg, threshold {100 * result.impurity_threshold:g} wt%"
-    )
+    out.print(f"{file.name}: {result.verdict}", markup=False, style="bold")
+    out.print(result.reason, markup=False, highlight=False)
+    if result.fitted_phases:
+        shown = "weight fractions" if result.phases else "fit (not a result: see the verdict)"
+        table = Table(title=f"{shown}, NASICON {result.nasicon_form}")
+        table.add_column("phase")
+        table.add_column("wt%", justify="right")
+        table.add_column("± wt%", justify="right")
+        for name, wf in result.fitted_phases:
+            sd = result.weight_fraction_sd.get(name, float("nan"))
+            table.add_row(name, f"{100 * wf:.2f}", f"{100 * sd:.2f}")
+        out.print(table)
+        out.print(
+            f"Rwp {result.rwp:.2f} % (Rexp {result.r_exp:.2f} %), zero shift "
+            f"{result.zero_shift:+.4f} deg, threshold {100 * result.impurity_threshold:g} wt%"
+        )
     if result.approximate_phases:
         out.print(f"approximate reference models: {', '.join(result.approximate_phases)}")
+    for note in result.notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
+
+
+@xrd_app.command("phases")
+def xrd_phases(
+    references: Path | None = typer.Option(
+        None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
+    ),
+    composition: str | None = typer.Option(
+        None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the reference phases: built-in NASICON forms and by-products, and the user's CIFs."""
+    from experiments.xrd import nasicon_phase, reference_phases
+    from experiments.xrd.references import NASICON_FORMS
+
+    cfg = load_config().xrd
+    folder = references if references is not None else cfg.reference_dir
+    phases = [nasicon_phase(composition, form) for form in NASICON_FORMS] + reference_phases(
+        composition, folder
+    )[1:]
+    rows = [p.describe() for p in phases]
+    if as_json:
+        _print_json({"phases": rows})
+        return
+    table = Table(title="XRD reference phases")
+    table.add_column("name", no_wrap=True, min_width=max(len(str(r["name"])) for r in rows))
+    for column in ("formula", "space group", "source", "origin"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        flag = " (approximate)" if row["approximate"] else ""
+        table.add_row(
+            str(row["name"]),
+            str(row["formula"]),
+            str(row["space_group"]),
+            str(row["source"]),
+            f"{row['origin']}{flag}",
+        )
+    out.print(table)
 
 
 @eis_app.command("fit")
