@@ -95,6 +95,7 @@ def test_xrd_analyze_json_and_plot(app, runner, pattern_file: Path, tmp_path: Pa
         "nasicon_cell",
         "unexplained_peaks",
         "nasicon_lines",
+        "kalpha2_ratio",
         "notes",
     }
     assert payload["verdict"] == "impure" and payload["phase_pure"] is False

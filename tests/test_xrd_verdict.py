@@ -144,6 +144,25 @@ def test_an_unknown_strong_peak_makes_the_verdict_inconclusive() -> None:
     assert "26.0" in result.reason and result.fitted_phases  # the fit is kept for a person
 
 
+def test_a_lab_pattern_with_cu_kalpha2_is_fitted_with_it() -> None:
+    """Cu Ka1 + Ka2 (I2/I1 = 0.5, an unmonochromated tube): Ka2 is refined by default. Fixed at
+    0 the Ka2 lines are left unexplained and the verdict would be inconclusive."""
+    nzsp = nasicon_structure()
+    nzsp.lattice = Lattice.hexagonal(nzsp.lattice.a * 1.023, nzsp.lattice.c * 1.006)
+    mixture = [(nzsp, 0.97), (_byproduct("m-ZrO2"), 0.03)]
+    shape = {"caglioti_uvw": (0.004, -0.002, 0.003), "eta": 0.4}
+    ka1 = simulate_pattern(mixture, GRID, wavelength_a=WAVELENGTH, peak_counts=15000, **shape)
+    ka2 = simulate_pattern(
+        mixture, GRID, wavelength_a=WAVELENGTH * 1.54439 / 1.54056, peak_counts=7500, **shape
+    )
+    y = np.random.default_rng(0).poisson(ka1 + ka2 + 200).astype(float)
+    result = analyze_pattern((GRID, y))
+    assert result.verdict == "impure", result.reason
+    assert abs(dict(result.phases)["m-ZrO2"] - 0.03) < 0.01
+    assert abs(result.kalpha2_ratio - 0.5) < 0.05  # the two patterns' maxima set it to ~0.5
+    assert analyze_pattern((GRID, y), kalpha2_ratio=0.0).verdict == "inconclusive"
+
+
 def test_a_user_phase_explains_what_the_built_ins_cannot(tmp_path: Path) -> None:
     (tmp_path / "NaCl.cif").write_text(NACL_CIF)
     nacl = user_phases(tmp_path)[0]

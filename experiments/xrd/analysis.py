@@ -54,17 +54,18 @@ def analyze_pattern(
     wavelength_a: float = DEFAULT_WAVELENGTH_A,
     impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD,
     composition: str | None = None,
-    kalpha2_ratio: float = 0.0,
+    kalpha2_ratio: float | None = None,
     criteria: Criteria | None = None,
     reference_dir: str | Path | None = None,
 ) -> XRDAnalysis:
     """Verdict on a powder pattern; see the module docstring.
 
     ``path_or_arrays`` is a pattern file, a :class:`Pattern`, or (2theta deg, intensity)
-    arrays. ``wavelength_a`` is the (Ka1) wavelength in A; ``kalpha2_ratio`` > 0 adds a Ka2
-    component of that relative intensity. ``composition`` decorates the NASICON reference
-    (default Na3Zr2Si2PO12). ``criteria`` holds the thresholds (its ``impurity_threshold``
-    is replaced by the argument); ``reference_dir`` a folder of extra CIFs.
+    arrays. ``wavelength_a`` is the (Ka1) wavelength in A; ``kalpha2_ratio`` fixes the Ka2
+    component's relative intensity (0: none); None refines it for Cu Ka1 (lab tubes without a
+    monochromator give 0.5) and uses none at other wavelengths. ``composition`` decorates the
+    NASICON reference (default Na3Zr2Si2PO12). ``criteria`` holds the thresholds (its
+    ``impurity_threshold`` is replaced by the argument); ``reference_dir`` a folder of CIFs.
 
     Raises:
         ValidationError / DataMissingError: unreadable or invalid pattern, bad options or a
@@ -77,7 +78,7 @@ def analyze_pattern(
         raise ValidationError(
             f"impurity threshold must be between 0 and 1, got {impurity_threshold}"
         )
-    if not 0.0 <= kalpha2_ratio <= 1.0:
+    if kalpha2_ratio is not None and not 0.0 <= kalpha2_ratio <= 1.0:
         raise ValidationError(f"Ka2/Ka1 ratio must be between 0 and 1, got {kalpha2_ratio}")
     base = criteria or Criteria()
     crit = Criteria(**{**base.to_dict(), "impurity_threshold": float(impurity_threshold)})
@@ -153,15 +154,15 @@ def _choose_form(found, x, y, background, noise, fwhm, composition, wavelength) 
     """The detected form whose NASICON-only profile misfits the pattern least."""
     if len(found) == 1:
         return found[0]
-    from experiments.xrd.model import Model
+    from experiments.xrd.model import Model, profile_vector
 
     costs = {}
     for det in found:
         phase = nasicon_phase(composition, det.form)
         refl = _reflections(phase, float(x.max()) + 1.0, wavelength)
         model = Model(x, y - background, 1.0 / noise.sigma(y), np.ones((x.size, 1)), [phase],
-                      [refl], wavelength, 0.0)  # fmt: skip
-        col = model.phase_profile(0, det.scales, det.zero_offset, np.array([0, 0, fwhm**2]), 0.5)
+                      [refl], wavelength)  # fmt: skip
+        col = model.phase_profile(0, det.scales, profile_vector(det.zero_offset, fwhm))
         costs[det.form] = model.cost(col[:, None])
     mono = costs.get("C2/c", np.inf) < MONOCLINIC_GAIN * costs.get("R-3c", np.inf)
     return next(d for d in found if d.form == ("C2/c" if mono else "R-3c"))
@@ -182,6 +183,7 @@ def _without_fit(ctx: _Context, det: Detection, background, reason: str) -> XRDA
         rwp=None,
         r_exp=None,
         zero_shift=None,
+        kalpha2_ratio=None,
         cell_scales={},
         criteria=ctx.crit,
         wavelength_a=float(ctx.wavelength),
@@ -230,6 +232,7 @@ def _with_fit(ctx: _Context, det: Detection, phases, fit: ProfileFit, fwhm: floa
         rwp=fit.rwp,
         r_exp=fit.r_exp,
         zero_shift=fit.zero_shift,
+        kalpha2_ratio=fit.kalpha2_ratio,
         cell_scales=cells,
         criteria=crit,
         wavelength_a=float(ctx.wavelength),

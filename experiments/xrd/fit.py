@@ -19,7 +19,7 @@ import numpy as np
 
 from experiments.xrd.background import chebyshev_basis, snip_background
 from experiments.xrd.detect import Noise, noise_model
-from experiments.xrd.model import Model, refine, weight_fractions
+from experiments.xrd.model import Model, profile_vector, refine, weight_fractions
 from experiments.xrd.references import ReferencePhase
 from experiments.xrd.reflections import SCALE_MODES, build_reflections
 from experiments.xrd.resolution import estimate_fwhm
@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: Degree of the Chebyshev polynomial refined on top of the SNIP background.
 BACKGROUND_DEGREE = 4
+#: Cu Ka1 wavelength (A); Ka2 is modelled for it only (Ka2/Ka1 wavelengths in model.py).
+CU_KA1_A = 1.5406
+#: Starting I(Ka2)/I(Ka1) when it is refined.
+KA2_START = 0.25
 #: Secondary phases above this weight fraction get their cell scale refined too.
 REFINE_CELL_ABOVE = 0.003
 
@@ -45,6 +49,7 @@ class ProfileFit:
     zero_shift: float
     caglioti_uvw: tuple[float, float, float]
     eta: float
+    kalpha2_ratio: float  # I(Ka2)/I(Ka1), refined or as given
     background: np.ndarray
     calculated: np.ndarray
     phase_curves: np.ndarray  # (N, n_phases), scaled contributions without background
@@ -62,13 +67,15 @@ def fit_profile(
     phases: list[ReferencePhase],
     *,
     wavelength_a: float = 1.5406,
-    kalpha2_ratio: float = 0.0,
+    kalpha2_ratio: float | None = 0.0,
     main_scales: np.ndarray | None = None,
     noise: Noise | None = None,
 ) -> ProfileFit:
     """Fit ``phases`` (the first is the main phase) to a pattern; see the module docstring.
 
-    ``main_scales`` starts the main phase's cell (else a grid search finds it).
+    ``kalpha2_ratio`` None refines I(Ka2)/I(Ka1) in [0, 0.6] for Cu Ka1 (1.5406 A) and uses
+    none for other wavelengths; a number fixes it. ``main_scales`` starts the main phase's
+    cell (else a grid search finds it).
 
     Raises:
         ValidationError: no reference phase accounts for any intensity.
@@ -103,7 +110,9 @@ def _fit(x, y, phases, wavelength_a, kalpha2_ratio, main_scales, noise) -> Profi
         for ph in phases
     ]
     basis = chebyshev_basis(x, BACKGROUND_DEGREE)
-    model = Model(x, y - bg0, 1.0 / sigma, basis, phases, refl, wavelength_a, kalpha2_ratio)
+    model = Model(x, y - bg0, 1.0 / sigma, basis, phases, refl, wavelength_a)
+    free_ka2 = kalpha2_ratio is None and abs(wavelength_a - CU_KA1_A) < 1e-3
+    ka2 = KA2_START if free_ka2 else float(kalpha2_ratio or 0.0)
     h0 = estimate_fwhm(x, y)
     if main_scales is None:
         main_scales = _grid_search_cell(model, h0)
@@ -115,22 +124,17 @@ def _fit(x, y, phases, wavelength_a, kalpha2_ratio, main_scales, noise) -> Profi
 
     nominal = [np.ones(r.n_scales) for r in refl]
     nominal[0] = main_scales
-    x0 = np.r_[0.0, 0.0, 0.0, h0**2, 0.5, main_scales]
-    state, nfev = refine(model, x0, [0], nominal, h0)
+    prof0 = profile_vector(0.0, h0, ka2=ka2)
+    state, nfev = refine(model, prof0, [0], nominal, h0, free_ka2)
     first = weight_fractions(model, state)
     if first is None:
         raise ValidationError("no reference phase fits the pattern (every scale factor is zero)")
     present = [p for p in range(1, len(phases)) if first[0][p] > REFINE_CELL_ABOVE]
     if present:
         state["scales"] = _grid_search_byproduct_cells(model, state, present)
-        x0 = np.r_[state["profile"], *[state["scales"][p] for p in [0, *present]]]
-        state, nfev2 = refine(model, x0, [0, *present], state["scales"], h0)
+        state, nfev2 = refine(model, state["profile"], [0, *present], state["scales"], h0, free_ka2)
         nfev += nfev2
     return _result(model, state, bg0, y, sigma, nfev)
-
-
-def _uvw(h: float) -> np.ndarray:
-    return np.array([0.0, 0.0, h * h])
 
 
 def _grid_search_cell(model: Model, h0: float) -> np.ndarray:
@@ -142,8 +146,7 @@ def _grid_search_cell(model: Model, h0: float) -> np.ndarray:
     dims = 2 if n == 3 else n
 
     def cost(s: np.ndarray, h: float) -> float:
-        col = model.phase_profile(0, expand(s), 0.0, _uvw(h), 0.5)[:, None]
-        return model.cost(col)
+        return model.cost(model.phase_profile(0, expand(s), profile_vector(0.0, h))[:, None])
 
     grid1 = np.arange(lo, hi + 1e-9, 0.003)
     costs = [cost(np.full(dims, s), max(h0, 0.25)) for s in grid1]
@@ -160,7 +163,8 @@ def _fine_cell(model: Model, h0: float, start: np.ndarray) -> np.ndarray:
     lo, hi = model.phases[0].scale_bounds
     axes = [np.clip(np.arange(b - 0.005, b + 0.0051, 0.001), lo, hi) for b in start]
     mesh = np.stack([m.ravel() for m in np.meshgrid(*axes, indexing="ij")], axis=1)
-    costs = [model.cost(model.phase_profile(0, s, 0.0, _uvw(h0), 0.5)[:, None]) for s in mesh]
+    prof = profile_vector(0.0, h0)
+    costs = [model.cost(model.phase_profile(0, s, prof)[:, None]) for s in mesh]
     return mesh[int(np.argmin(costs))]
 
 
@@ -168,18 +172,18 @@ def _grid_search_byproduct_cells(model: Model, state: dict, which: list[int]) ->
     """Isotropic cell scale of the by-products ``which`` on a 0.001 grid, others held fixed."""
     prof = state["profile"]
     scales = [np.array(s, dtype=float) for s in state["scales"]]
-    cols = model.columns(prof[0], prof[1:4], prof[4], scales)
+    cols = model.columns(prof, scales)
     for p in which:
         lo, hi = model.phases[p].scale_bounds
         best_cost, best_s = np.inf, scales[p]
         for s in np.arange(lo, hi + 1e-9, 0.001):
             trial = np.full(model.refl[p].n_scales, s)
-            cols[:, p] = model.phase_profile(p, trial, prof[0], prof[1:4], prof[4])
+            cols[:, p] = model.phase_profile(p, trial, prof)
             cost = model.cost(cols)
             if cost < best_cost:
                 best_cost, best_s = cost, trial
         scales[p] = best_s
-        cols[:, p] = model.phase_profile(p, best_s, prof[0], prof[1:4], prof[4])
+        cols[:, p] = model.phase_profile(p, best_s, prof)
     return scales
 
 
@@ -213,6 +217,7 @@ def _result(model: Model, state: dict, bg0, y, sigma, nfev: int) -> ProfileFit:
         zero_shift=float(prof[0]),
         caglioti_uvw=(float(prof[1]), float(prof[2]), float(prof[3])),
         eta=float(prof[4]),
+        kalpha2_ratio=float(prof[5]),
         background=background,
         calculated=calculated,
         phase_curves=curves,

@@ -62,6 +62,7 @@ class XRDAnalysis:
     rwp: float | None
     r_exp: float | None
     zero_shift: float | None
+    kalpha2_ratio: float | None  # I(Ka2)/I(Ka1) of the fit (refined for Cu unless given)
     cell_scales: dict[str, tuple[float, ...]]
     criteria: Criteria
     wavelength_a: float
@@ -115,6 +116,7 @@ class XRDAnalysis:
             "rwp": _finite(self.rwp),
             "r_exp": _finite(self.r_exp),
             "zero_shift_deg": _finite(self.zero_shift),
+            "kalpha2_ratio": _finite(self.kalpha2_ratio),
             "cell_scales": {k: list(v) for k, v in self.cell_scales.items()},
             "criteria": self.criteria.to_dict(),
             "wavelength_a": self.wavelength_a,

@@ -89,6 +89,11 @@ def xrd_analyze(
     references: Path | None = typer.Option(
         None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
     ),
+    kalpha2_ratio: float | None = typer.Option(
+        None,
+        "--kalpha2-ratio",
+        help="I(Ka2)/I(Ka1) of the source: 0 for a Ka1 monochromator (default: refined for Cu).",
+    ),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of the fit here."),
 ) -> None:
     """Is NASICON there, and how pure? Verdict (phase_pure, impure, no_nasicon, inconclusive)."""
@@ -104,13 +109,15 @@ def xrd_analyze(
             composition=composition,
             criteria=_criteria(cfg),
             reference_dir=references if references is not None else cfg.reference_dir,
+            kalpha2_ratio=kalpha2_ratio,
         )
     if plot is not None:
         plot_analysis(result, plot)
     if as_json:
         summary = result.to_dict()
         keys = ("verdict", "reason", "nasicon_fraction", "phases", "rwp", "r_exp")
-        more = ("nasicon_form", "nasicon_cell", "unexplained_peaks", "nasicon_lines", "notes")
+        more = ("nasicon_form", "nasicon_cell", "unexplained_peaks", "nasicon_lines")
+        more += ("kalpha2_ratio", "notes")
         _print_json(
             {k: summary[k] for k in keys}
             | {"phase_pure": result.phase_pure}
