@@ -130,6 +130,28 @@ def test_pellet_stated_in_the_file_is_used_unless_the_user_gives_one(eis_dir: Pa
         resolve_pellet(nothing, None, 0.5, "Example2b.txt")
 
 
+@pytest.mark.parametrize(
+    ("header", "thickness", "area"),
+    [
+        ("Diameter[mm]: 1.300e+01  Thickness[mm]: 7.500e-01", 0.75, np.pi * 1.3**2 / 4),
+        ("Sample Thickness = 0.75 mm\tArea[cm2]: 0.5", 0.75, 0.5),
+        ("Thickness (cm): 0,12;  Diameter: 10 mm", 1.2, np.pi * 1.0**2 / 4),
+        ("Electrode Thickness[mm]: 4.00e+00  Spacer Area[mm^2] 5.0", None, None),
+    ],
+)
+def test_pellet_geometry_in_a_header(tmp_path: Path, header, thickness, area) -> None:
+    rows = "\n".join(f"{10.0**-k:.4e}\t{100 + k}\t{-50 - k}" for k in range(-5, 7))
+    path = tmp_path / "stated.txt"
+    path.write_text(f"title\n{header}\nFreq.[Hz]\tZs'[ohm]\tZs''[ohm]\n{rows}\n")
+    geometry = read_spectrum(path).geometry
+    if thickness is None:
+        assert geometry is None
+    else:
+        assert geometry.thickness_mm == pytest.approx(thickness)
+        assert geometry.area_cm2 == pytest.approx(area)
+        assert geometry.line == 2
+
+
 # --- generated layouts ---------------------------------------------------------------------
 
 NAMES = {
@@ -285,5 +307,5 @@ def test_a_large_sweep_is_thinned_for_the_fit(tmp_path: Path) -> None:
         noise=0.01, rng=np.random.default_rng(1),
     )  # fmt: skip
     fit = fit_spectrum(spec, n_starts=3)
-    assert any("20000 points averaged into 2000" in n for n in fit.notes)
+    assert any("20000 points averaged into 500" in n for n in fit.notes)
     assert fit.r_bulk.value == pytest.approx(2e5, rel=0.01)  # averaging keeps the arc

@@ -130,7 +130,7 @@ def fit_spectrum(
 
     Only points with ``f_min_hz`` <= f <= ``f_max_hz`` (Hz) are fitted; with ``drop_inductive``
     the highest frequencies with Z'' > 0 (lead inductance) are left out; a sweep of more than
-    2,000 points is averaged in log-frequency bins (each step is noted in the result).
+    MAX_FIT_POINTS (500) points is averaged in log-frequency bins (each step is noted).
 
     Raises:
         ValidationError: unreadable spectrum, a bad frequency bound, fewer than 10 points.

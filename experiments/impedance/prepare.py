@@ -9,8 +9,9 @@ import numpy as np
 from experiments.impedance.readers import MIN_POINTS, Spectrum
 from loop.errors import ValidationError
 
-#: Spectra with more points are averaged in log-frequency bins down to about this many.
-MAX_FIT_POINTS = 2000
+#: Spectra with more points are averaged in this many log-frequency bins (50 per decade over
+#: 10 decades: more than any arc needs, and the fit cost grows with the points).
+MAX_FIT_POINTS = 500
 
 
 def frequency_window(
