@@ -11,7 +11,13 @@ import pytest
 from pymatgen.analysis.diffraction.xrd import XRDCalculator
 from pymatgen.core import Lattice, Structure
 
-from experiments.xrd import analyze_pattern, nasicon_phase, read_pattern, reference_phases
+from experiments.xrd import (
+    Criteria,
+    analyze_pattern,
+    nasicon_phase,
+    read_pattern,
+    reference_phases,
+)
 from experiments.xrd.nasicon import (
     HEX_TO_MONOCLINIC,
     MONOCLINIC_CELL,
@@ -144,9 +150,9 @@ def test_an_unknown_strong_peak_makes_the_verdict_inconclusive() -> None:
     assert "26.0" in result.reason and result.fitted_phases  # the fit is kept for a person
 
 
-def test_a_lab_pattern_with_cu_kalpha2_is_fitted_with_it() -> None:
-    """Cu Ka1 + Ka2 (I2/I1 = 0.5, an unmonochromated tube): Ka2 is refined by default. Fixed at
-    0 the Ka2 lines are left unexplained and the verdict would be inconclusive."""
+@pytest.fixture(scope="module")
+def ka2_pattern() -> np.ndarray:
+    """NZSP + 3 wt% m-ZrO2 measured with Cu Ka1 + Ka2 (I2/I1 = 0.5, an unmonochromated tube)."""
     nzsp = nasicon_structure()
     nzsp.lattice = Lattice.hexagonal(nzsp.lattice.a * 1.023, nzsp.lattice.c * 1.006)
     mixture = [(nzsp, 0.97), (_byproduct("m-ZrO2"), 0.03)]
@@ -155,12 +161,30 @@ def test_a_lab_pattern_with_cu_kalpha2_is_fitted_with_it() -> None:
     ka2 = simulate_pattern(
         mixture, GRID, wavelength_a=WAVELENGTH * 1.54439 / 1.54056, peak_counts=7500, **shape
     )
-    y = np.random.default_rng(0).poisson(ka1 + ka2 + 200).astype(float)
-    result = analyze_pattern((GRID, y))
+    return np.random.default_rng(0).poisson(ka1 + ka2 + 200).astype(float)
+
+
+def test_a_lab_pattern_with_cu_kalpha2_is_fitted_with_it(ka2_pattern) -> None:
+    """Ka2 is refined by default; fixed at 0, the Ka2 lines are left unexplained."""
+    result = analyze_pattern((GRID, ka2_pattern))
     assert result.verdict == "impure", result.reason
     assert abs(dict(result.phases)["m-ZrO2"] - 0.03) < 0.01
     assert abs(result.kalpha2_ratio - 0.5) < 0.05  # the two patterns' maxima set it to ~0.5
-    assert analyze_pattern((GRID, y), kalpha2_ratio=0.0).verdict == "inconclusive"
+    without = analyze_pattern((GRID, ka2_pattern), kalpha2_ratio=0.0)
+    assert without.verdict == "inconclusive" and without.unexplained_peaks
+
+
+def test_rwp_makes_a_fit_inconclusive_only_beyond_the_noise(ka2_pattern) -> None:
+    """With the residual-peak test switched off, R_wp decides: above max_rwp and above twice
+    R_exp (Ka2 not modelled) it is inconclusive; a noise-limited fit (R_wp ~ R_exp) is not,
+    however low max_rwp is set."""
+    no_peaks = Criteria(max_rwp=8.0, residual_sigma=1e9)
+    bad = analyze_pattern((GRID, ka2_pattern), kalpha2_ratio=0.0, criteria=no_peaks)
+    assert bad.verdict == "inconclusive" and bad.rwp > 2 * bad.r_exp and bad.rwp > 8.0
+    assert "R_wp" in bad.reason and not bad.unexplained_peaks
+    strict = Criteria(max_rwp=1.0, residual_sigma=1e9)
+    good = analyze_pattern((GRID, ka2_pattern), criteria=strict)
+    assert good.verdict == "impure" and good.rwp > 1.0 and good.rwp < 2 * good.r_exp
 
 
 def test_a_user_phase_explains_what_the_built_ins_cannot(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@
 3. Otherwise the form that matches better is fitted with the by-products and the user's
    reference phases (:mod:`experiments.xrd.fit`). An R_wp above ``max_rwp`` or a peak the fit
    leaves unexplained (difference curve, ``residual_sigma`` and ``residual_fraction``) makes
-   the verdict ``inconclusive``: a person must look. Else ``impure`` when a secondary phase
+   the verdict ``inconclusive`` (R_wp only when above twice R_exp: noise alone does not make a
+   fit inconclusive): a person must look. Else ``impure`` when a secondary phase
    exceeds ``impurity_threshold``, ``phase_pure`` when none does.
 """
 
@@ -44,6 +45,9 @@ DEFAULT_WAVELENGTH_A = 1.5406
 DEFAULT_IMPURITY_THRESHOLD = 0.02
 #: The line test looks at NASICON's lines below this 2theta (deg, Cu Ka): its strongest.
 DETECTION_MAX_TWO_THETA = 70.0
+#: A high R_wp makes a fit inconclusive only when the noise does not account for it, i.e.
+#: R_wp / R_exp exceeds this (a noise-limited fit of a weak pattern explains the pattern).
+NOISE_LIMITED_GOF = 2.0
 #: C2/c is preferred over R-3c only when its NASICON-only misfit is this much smaller.
 MONOCLINIC_GAIN = 0.98
 
@@ -259,10 +263,11 @@ def _verdict(fractions, fit: ProfileFit, unexplained: tuple[Peak, ...], crit: Cr
             f">= {crit.residual_fraction:.0%} of the strongest NASICON peak): an unknown phase? "
             "A person should look."
         )
-    if fit.rwp > crit.max_rwp:
+    if fit.rwp > crit.max_rwp and fit.rwp > NOISE_LIMITED_GOF * fit.r_exp:
         return "inconclusive", (
             f"NASICON ({det.form}) is there, but the fit does not explain the pattern: "
-            f"R_wp {fit.rwp:.1f} % > {crit.max_rwp:g} %. A person should look."
+            f"R_wp {fit.rwp:.1f} % > {crit.max_rwp:g} % (R_exp {fit.r_exp:.1f} %). "
+            "A person should look."
         )
     impurities = {n: w for n, w in fractions if n != MAIN_PHASE and w > crit.impurity_threshold}
     if impurities:
