@@ -50,10 +50,23 @@ class LabelConfig(_Section):
 
 
 class XRDConfig(_Section):
-    """Powder XRD analysis."""
+    """Powder XRD analysis: the verdict's thresholds and the user's reference phases."""
 
     wavelength_a: float = Field(1.5406, gt=0, description="X-ray wavelength, A (Cu Ka1)")
     impurity_threshold: float = Field(0.02, ge=0, le=1)
+    reference_dir: Path | None = Field(
+        None, description="folder of extra reference CIFs (one named like a built-in replaces it)"
+    )
+    detection_sigma: float = Field(
+        5.0, gt=0, description="significance each of NASICON's strongest lines must reach"
+    )
+    max_rwp: float = Field(25.0, gt=0, description="R_wp (%) above which the fit is inconclusive")
+    residual_sigma: float = Field(
+        10.0, gt=0, description="significance of a difference-curve peak that is unexplained"
+    )
+    residual_fraction: float = Field(
+        0.05, ge=0, le=1, description="height of it relative to the strongest NASICON peak"
+    )
 
 
 class QueueConfig(_Section):

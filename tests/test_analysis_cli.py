@@ -83,17 +83,67 @@ def test_xrd_analyze_json_and_plot(app, runner, pattern_file: Path, tmp_path: Pa
     result = runner.invoke(app, ["xrd", "analyze", str(pattern_file), "--json", "--plot", str(png)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"phases", "phase_pure", "rwp"}
+    assert set(payload) == {
+        "verdict",
+        "reason",
+        "nasicon_fraction",
+        "phases",
+        "phase_pure",
+        "rwp",
+        "r_exp",
+        "nasicon_form",
+        "nasicon_cell",
+        "unexplained_peaks",
+        "nasicon_lines",
+        "kalpha2_ratio",
+        "notes",
+    }
+    assert payload["verdict"] == "impure" and payload["phase_pure"] is False
     fractions = {p["name"]: p["weight_fraction"] for p in payload["phases"]}
     assert abs(fractions["m-ZrO2"] - 0.05) < 0.01
-    assert payload["phase_pure"] is False
+    assert payload["nasicon_fraction"] == fractions["NASICON"]
+    assert payload["nasicon_cell"]["space_group"] == payload["nasicon_form"] == "R-3c"
     assert png.read_bytes()[:4] == b"\x89PNG"
     lenient = runner.invoke(
         app, ["xrd", "analyze", str(pattern_file), "--json", "--threshold", "0.1"]
     )
+    assert json.loads(lenient.stdout)["verdict"] == "phase_pure"
     assert json.loads(lenient.stdout)["phase_pure"] is True
     table = runner.invoke(app, ["xrd", "analyze", str(pattern_file)])
-    assert table.exit_code == 0 and "NOT phase pure" in table.stdout
+    assert table.exit_code == 0 and "sample.xy: impure" in table.stdout
+
+
+def test_xrd_analyze_says_no_nasicon_for_a_real_scan_without_it(app, runner, shared_dir) -> None:
+    scan = shared_dir / "data" / "xrd_examples" / "CaCO3-NH4H2PO4_200C_60min.xrdml"
+    result = runner.invoke(app, ["xrd", "analyze", str(scan), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["verdict"] == "no_nasicon" and payload["nasicon_fraction"] is None
+    assert payload["phases"] == [] and payload["rwp"] is None
+    assert payload["reason"].startswith("no NASICON:")
+
+
+def test_xrd_phases_lists_built_ins_and_user_cifs(app, runner, tmp_path: Path) -> None:
+    (tmp_path / "NaCl.cif").write_text(
+        "data_NaCl\n_cell_length_a 5.6402\n_cell_length_b 5.6402\n_cell_length_c 5.6402\n"
+        "_cell_angle_alpha 90\n_cell_angle_beta 90\n_cell_angle_gamma 90\n"
+        "_symmetry_space_group_name_H-M 'F m -3 m'\nloop_\n_atom_site_label\n"
+        "_atom_site_type_symbol\n_atom_site_fract_x\n_atom_site_fract_y\n_atom_site_fract_z\n"
+        "Na1 Na 0 0 0\nCl1 Cl 0.5 0.5 0.5\n"
+    )
+    result = runner.invoke(app, ["xrd", "phases", "--json", "--references", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = {(r["name"], r["space_group"]): r for r in json.loads(result.stdout)["phases"]}
+    assert {("NASICON", "R-3c"), ("NASICON", "C2/c"), ("m-ZrO2", "P2_1/c")} <= set(rows)
+    assert rows[("NaCl", "Fm-3m")]["origin"] == "user"
+    assert rows[("NaCl", "Fm-3m")]["source"] == str(tmp_path / "NaCl.cif")
+    assert rows[("t-ZrO2", "P4_2/nmc")]["origin"] == "built-in"
+    (tmp_path / "junk.cif").write_text("not a crystal structure\n")
+    bad = runner.invoke(app, ["xrd", "phases", "--references", str(tmp_path)])
+    assert isinstance(bad.exception, ValidationError)
+    assert str(bad.exception).startswith(f"{tmp_path / 'junk.cif'}: not a readable CIF")
+    table = runner.invoke(app, ["xrd", "phases"])
+    assert table.exit_code == 0 and "SiO2-cristobalite" in table.stdout
 
 
 def test_xrd_analyze_bad_files(app, runner, tmp_path: Path) -> None:
@@ -133,11 +183,21 @@ def test_eis_fit_json(app, runner, tmp_path: Path) -> None:
     payload = json.loads(result.stdout)
     assert set(payload) == {
         "r_bulk_ohm",
+        "r_grain_boundary_ohm",
         "r_total_ohm",
         "sigma_bulk_s_cm",
         "sigma_total_s_cm",
         "circuit",
         "parameters",
+        "pellet",
+        "imag_sign",
+        "notes",
+    }
+    assert payload["pellet"] == {
+        "thickness_mm": 1.2,
+        "area_cm2": 0.5,
+        "thickness_from": "user",
+        "area_from": "user",
     }
     assert abs(payload["r_bulk_ohm"] / 1.2e5 - 1) < 0.03
     assert payload["sigma_total_s_cm"] == pytest.approx(0.12 / (payload["r_total_ohm"] * 0.5))
@@ -176,6 +236,33 @@ def test_eis_fit_rejects_short_and_empty_spectra(app, runner, tmp_path: Path) ->
     assert isinstance(result.exception, ValidationError) and "empty" in str(result.exception)
 
 
+def test_eis_fit_takes_the_pellet_the_file_states(app, runner, shared_dir: Path) -> None:
+    folder = shared_dir / "data" / "eis_examples" / "eisfitpython"
+    result = runner.invoke(app, ["eis", "fit", str(folder / "Example2a.txt"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    area = np.pi * 1.3**2 / 4  # Diameter[mm]: 13 in the file's second line
+    assert payload["pellet"] == pytest.approx(
+        {"thickness_mm": 0.75, "area_cm2": area, "thickness_from": "file", "area_from": "file"}
+    )
+    assert payload["sigma_total_s_cm"] == pytest.approx(0.075 / (payload["r_total_ohm"] * area))
+    user = runner.invoke(
+        app, ["eis", "fit", str(folder / "Example2a.txt"), "--json", "--thickness-mm", "1.5"]
+    )
+    pellet = json.loads(user.stdout)["pellet"]
+    assert (pellet["thickness_mm"], pellet["thickness_from"], pellet["area_from"]) == (
+        1.5,
+        "user",
+        "file",
+    )
+    table = runner.invoke(app, ["eis", "fit", str(folder / "Example2a.txt")])
+    assert "pellet: thickness 0.75 mm (file), area 1.327 cm2 (file)" in table.stdout
+    assert "Zs''[ohm]" in table.stdout  # reader notes printed verbatim, not as rich markup
+    missing = runner.invoke(app, ["eis", "fit", str(folder / "Example2b.txt")])
+    assert isinstance(missing.exception, ValidationError)
+    assert "does not state the pellet thickness" in str(missing.exception)
+
+
 def test_eis_arrhenius_json(app, runner, tmp_path: Path) -> None:
     temps = [25, 45, 65, 85, 105]
     files = [
@@ -209,7 +296,7 @@ def test_eis_arrhenius_json(app, runner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert set(payload) == {"ea_ev", "ea_sd_ev", "sigma_25c_s_cm"}
+    assert set(payload) == {"ea_ev", "ea_sd_ev", "sigma_25c_s_cm", "sigma_s_cm", "pellets"}
     assert abs(payload["ea_ev"] - 0.33) < 0.02
     assert payload["sigma_25c_s_cm"] == pytest.approx(0.1 / (1.8e5 * 0.5), rel=0.05)
     assert png.read_bytes()[:4] == b"\x89PNG"

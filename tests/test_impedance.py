@@ -1,9 +1,8 @@
-"""Impedance: readers of real instrument exports, circuit fits, conductivity, Arrhenius."""
+"""Impedance: circuit fits, conductivity, Arrhenius (readers: test_impedance_readers.py)."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -33,49 +32,6 @@ PELLET = {
     "q_el": 2e-6,
     "n_el": 0.8,
 }
-
-
-def _example_files(shared_dir: Path) -> list[Path]:
-    folder = shared_dir / "data" / "eis_examples"
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() not in {".md", ""})
-
-
-def _count_data_rows(path: Path) -> int:
-    """Rows of the trailing all-numeric table, counted independently of the readers."""
-    lines = path.read_bytes().decode("latin-1").splitlines()
-    count = 0
-    for line in reversed(lines):
-        fields = [f for f in re.split(r"[\t,;\s]+", line.strip()) if f]
-        if not fields:
-            continue
-        try:
-            [float(f) for f in fields]
-        except ValueError:
-            break
-        count += 1
-    return count
-
-
-def test_every_example_file_reads(shared_dir: Path) -> None:
-    from impedance.preprocessing import readFile
-
-    files = _example_files(shared_dir)
-    assert len(files) == 7, files
-    instrument = {".mpt": "biologic", ".dta": "gamry", ".z": "zplot", ".csv": None}
-    for path in files:
-        spec = read_spectrum(path)
-        expected = _count_data_rows(path)
-        assert expected >= 10, path
-        assert len(spec) == expected, (path.name, len(spec), expected)
-        assert np.all(spec.frequency_hz > 0), path.name
-        assert np.all(np.isfinite(spec.z)), path.name
-        # an independent implementation reads the same numbers (and sign convention)
-        kind = instrument.get(path.suffix.lower())
-        if path.suffix.lower() == ".txt":
-            kind = "autolab" if "Autolab" in path.name else "chinstruments"
-        f_ref, z_ref = readFile(str(path), instrument=kind)
-        np.testing.assert_allclose(spec.frequency_hz, f_ref, err_msg=path.name)
-        np.testing.assert_allclose(spec.z, z_ref, err_msg=path.name)
 
 
 def test_two_arc_spectrum_recovered_within_3_percent() -> None:
@@ -182,7 +138,7 @@ def test_bad_inputs(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="is empty"):
         read_spectrum(tmp_path / "empty.csv")
     (tmp_path / "text.csv").write_text("hello\nworld\n")
-    with pytest.raises(ValidationError, match="not a CSV"):
+    with pytest.raises(ValidationError, match="has no table of numbers"):
         read_spectrum(tmp_path / "text.csv")
     nine = simulate_spectrum(FREQ, r0=5, r_b=1e4, q_b=1e-10, n_b=0.9)
     rows = [

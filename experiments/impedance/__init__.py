@@ -16,6 +16,7 @@ from experiments.impedance.fitting import (
     ImpedanceFit,
     fit_spectrum,
 )
+from experiments.impedance.geometry import Pellet, PelletGeometry, resolve_pellet
 from experiments.impedance.readers import Spectrum, make_spectrum, read_spectrum
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "Estimate",
     "FitDidNotConvergeError",
     "ImpedanceFit",
+    "Pellet",
+    "PelletGeometry",
     "Spectrum",
     "arrhenius",
     "check_geometry",
@@ -32,4 +35,5 @@ __all__ = [
     "fit_spectrum",
     "make_spectrum",
     "read_spectrum",
+    "resolve_pellet",
 ]

@@ -29,6 +29,8 @@ class Conductivity:
     area_cm2: float
     temperature_c: float | None = None
     analysis_version: str = ANALYSIS_VERSION
+    thickness_from: str = "user"  # "user" (command line) or "file" (stated in the export)
+    area_from: str = "user"
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -41,8 +43,17 @@ def check_geometry(thickness_mm: float, area_cm2: float) -> None:
             raise ValidationError(f"pellet {name} must be a positive number of {unit}, got {value}")
 
 
-def conductivity(fit: ImpedanceFit, thickness_mm: float, area_cm2: float) -> Conductivity:
+def conductivity(
+    fit: ImpedanceFit,
+    thickness_mm: float,
+    area_cm2: float,
+    *,
+    thickness_from: str = "user",
+    area_from: str = "user",
+) -> Conductivity:
     """Bulk and total conductivity (S/cm) of a pellet of ``thickness_mm`` (mm) and ``area_cm2``.
+
+    ``thickness_from``/``area_from`` record where the numbers came from ("user" or "file").
 
     Raises:
         ValidationError: thickness or area is not a positive number.
@@ -57,7 +68,17 @@ def conductivity(fit: ImpedanceFit, thickness_mm: float, area_cm2: float) -> Con
 
     sb, sb_sd = sigma(fit.r_bulk.value, fit.r_bulk.sd)
     st, st_sd = sigma(fit.r_total.value, fit.r_total.sd)
-    return Conductivity(sb, sb_sd, st, st_sd, thickness_mm, area_cm2, fit.temperature_c)
+    return Conductivity(
+        sb,
+        sb_sd,
+        st,
+        st_sd,
+        thickness_mm,
+        area_cm2,
+        fit.temperature_c,
+        thickness_from=thickness_from,
+        area_from=area_from,
+    )
 
 
 @dataclass(frozen=True, eq=False)

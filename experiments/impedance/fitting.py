@@ -9,6 +9,7 @@ optimum: cov = s^2 (J^T J)^-1 with s^2 the residual variance.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from experiments.impedance.circuits import CIRCUITS, UNITS, Circuit, arc_capacitance, arc_frequency
+from experiments.impedance.prepare import drop_inductive_end, frequency_window, thin_out
 from experiments.impedance.readers import Spectrum, read_spectrum
 from loop.errors import ValidationError
 
@@ -120,15 +122,25 @@ def fit_spectrum(
     seed: int = 0,
     max_nfev: int = 300,
     temperature_c: float | None = None,
+    f_min_hz: float | None = None,
+    f_max_hz: float | None = None,
+    drop_inductive: bool = True,
 ) -> ImpedanceFit:
     """Fit the candidate ``circuits`` (default: all four) and keep the one with the lowest BIC.
 
+    Only points with ``f_min_hz`` <= f <= ``f_max_hz`` (Hz) are fitted; with ``drop_inductive``
+    the highest frequencies with Z'' > 0 (lead inductance) are left out; a sweep of more than
+    MAX_FIT_POINTS (500) points is averaged in log-frequency bins (each step is noted).
+
     Raises:
-        ValidationError: unreadable spectrum or fewer than 10 points.
+        ValidationError: unreadable spectrum, a bad frequency bound, fewer than 10 points.
         FitDidNotConvergeError: no start converged, or the best fit misses the data by more
             than 15 % RMS (relative to |Z|).
     """
     spec = spectrum if isinstance(spectrum, Spectrum) else read_spectrum(spectrum)
+    spec, window_note = frequency_window(spec, f_min_hz, f_max_hz)
+    spec, inductive_note = drop_inductive_end(spec) if drop_inductive else (spec, None)
+    spec, thin_note = thin_out(spec)
     names = list(circuits) if circuits else list(CIRCUITS)
     unknown = [n for n in names if n not in CIRCUITS]
     if unknown:
@@ -157,7 +169,9 @@ def fit_spectrum(
             f"the equivalent-circuit fit of {spec.source or 'the spectrum'} did not converge: "
             f"its RMS residual is {rms:.0%} of |Z| (limit {MAX_RELATIVE_RESIDUAL:.0%})"
         )
-    return _build_result(chosen, spec, rms, bic, temperature_c)
+    fit = _build_result(chosen, spec, rms, bic, temperature_c)
+    extra = tuple(n for n in (window_note, inductive_note, thin_note) if n)
+    return dataclasses.replace(fit, notes=extra + fit.notes) if extra else fit
 
 
 def _bounds(circuit: Circuit, zscale: float) -> tuple[np.ndarray, np.ndarray]:

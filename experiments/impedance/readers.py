@@ -1,38 +1,59 @@
-"""Impedance spectra from instrument exports: plain CSV, BioLogic .mpt, Gamry .DTA, ZView/ZPlot
-.z, Autolab and CH Instruments text.
+"""Impedance spectra from instrument text exports, read as they come.
 
-Every reader returns the same :class:`Spectrum`: frequency (Hz), Z' and Z'' (ohm) with the sign
-convention Z = Z' + jZ'' (Z'' < 0 for a capacitive arc), whatever the file stored.
+Novocontrol/WinDETA, BioLogic EC-Lab (.mpt), Gamry (.DTA), Scribner ZView/ZPlot (.z),
+Metrohm Autolab, CH Instruments, Solartron, Zahner and plain CSV/TXT: title and comment lines,
+column headers with units (``Zs'[ohm]``, ``Z' [Ohms]``, ``Re(Z)/Ohm``, ``-Im(Z)/Ohm``), tab,
+blank, comma or semicolon separators, decimal commas, or no header at all (then three columns
+f, Z', Z''). |Z| and phase-angle exports are converted to Z' and Z''.
+
+Every reader returns the same :class:`Spectrum`: frequency (Hz), Z' and Z'' (ohm) with the
+convention Z = Z' + jZ''. Whether the file's imaginary column holds Z'' or -Z'' is decided
+from the data, not trusted to the header: a pellet's capacitive arcs have Z'' < 0, so a column
+whose values are mostly positive holds -Z''. ``Spectrum.imag_sign`` says which it was.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from experiments.impedance.columns import Column, find_columns, names_frequency, split_header
+from experiments.impedance.geometry import PelletGeometry, find_geometry
+from experiments.impedance.textio import Table, decode, read_table
 from loop.errors import DataMissingError, ValidationError
 
 log = logging.getLogger(__name__)
 
 #: Fewest points a spectrum must have to be fitted.
 MIN_POINTS = 10
-
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+#: Largest spectrum accepted (points); a frequency sweep has at most a few thousand.
+MAX_POINTS = 100_000
+#: Header lines allowed on top of MAX_POINTS rows before a file is refused unparsed.
+MAX_HEADER_LINES = 10_000
+#: Largest impedance file accepted (bytes): 100,000 rows of a 20-column BioLogic export.
+MAX_FILE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True, eq=False)
 class Spectrum:
-    """One impedance spectrum: frequency (Hz), Z' and Z'' (ohm), Z = Z' + jZ''."""
+    """One impedance spectrum: frequency (Hz), Z' and Z'' (ohm), Z = Z' + jZ''.
+
+    ``imag_sign`` is "as stored" or "negated" (the file's column held -Z''), with the reason
+    in ``notes``; ``geometry`` is the pellet the file states, if it states one.
+    """
 
     frequency_hz: np.ndarray
     z_real: np.ndarray
     z_imag: np.ndarray
     source_format: str = "arrays"
     source: str = ""
+    imag_sign: str = "as stored"
+    geometry: PelletGeometry | None = None
+    columns: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
 
     @property
     def z(self) -> np.ndarray:
@@ -49,12 +70,17 @@ def make_spectrum(
     *,
     source_format: str = "arrays",
     source: str = "",
+    line_numbers: np.ndarray | None = None,
+    **extra,
 ) -> Spectrum:
     """Validated :class:`Spectrum` from frequencies (Hz) and complex impedances (ohm).
 
+    ``line_numbers`` (1-based, one per point) let errors name the file's lines; ``extra``
+    sets the other :class:`Spectrum` fields.
+
     Raises:
-        ValidationError: fewer than 10 points, a non-positive or non-finite frequency, or a
-            non-finite impedance.
+        ValidationError: fewer than 10 or more than 100,000 points, a non-positive or
+            non-finite frequency, a non-finite impedance, a frequency given twice.
     """
     f = np.asarray(frequency_hz, dtype=float).ravel()
     zc = np.asarray(z, dtype=complex).ravel()
@@ -65,200 +91,172 @@ def make_spectrum(
         raise ValidationError(
             f"the spectrum{where} has {f.size} points; at least {MIN_POINTS} are needed"
         )
-    if not np.all(np.isfinite(f)) or np.any(f <= 0):
-        raise ValidationError(f"the spectrum{where} has a frequency that is not a positive number")
-    if not np.all(np.isfinite(zc)):
-        raise ValidationError(f"the spectrum{where} has an impedance that is not a finite number")
-    return Spectrum(f, zc.real.copy(), zc.imag.copy(), source_format, source)
+    if f.size > MAX_POINTS:
+        raise ValidationError(
+            f"the spectrum{where} has {f.size} points; at most {MAX_POINTS:,} are accepted"
+        )
+
+    def at(i: int) -> str:
+        return f"{source}:{line_numbers[i]}" if line_numbers is not None else f"point {i + 1}"
+
+    bad_f = np.flatnonzero(~np.isfinite(f) | (f <= 0))
+    if bad_f.size:
+        raise ValidationError(f"{at(bad_f[0])}: frequency {f[bad_f[0]]:g} is not a positive number")
+    bad_z = np.flatnonzero(~np.isfinite(zc))
+    if bad_z.size:
+        raise ValidationError(f"{at(bad_z[0])}: the impedance is not a finite number")
+    order = np.argsort(f, kind="stable")
+    same = np.flatnonzero(np.diff(f[order]) == 0)
+    if same.size:
+        i, j = sorted((int(order[same[0]]), int(order[same[0] + 1])))
+        raise ValidationError(
+            f"{at(j)}: frequency {f[j]:g} Hz is given twice (also at {at(i)}); "
+            "give one spectrum per file"
+        )
+    return Spectrum(f, zc.real.copy(), zc.imag.copy(), source_format, source, **extra)
 
 
 def read_spectrum(path: str | Path) -> Spectrum:
-    """Read an impedance spectrum, choosing the reader from the extension and the content.
+    """Read an impedance export (layout found from its content; see the module docstring).
 
     Raises:
         DataMissingError: the file does not exist.
-        ValidationError: the file is unreadable, empty, of an unknown layout, or holds fewer
-            than 10 valid points.
+        ValidationError: unreadable, empty, binary, larger than 32 MiB, no recognisable table,
+            a bad or truncated line (named file:line), a non-finite value, a repeated
+            frequency, or fewer than 10 points.
     """
     p = Path(path)
     if not p.is_file():
         raise DataMissingError(f"impedance file {p} does not exist")
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValidationError(
+                f"impedance file {p} has {size / 2**20:.1f} MiB; at most "
+                f"{MAX_FILE_BYTES // 2**20} MiB are accepted"
+            )
         raw = p.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read impedance file {p}: {exc.strerror}") from None
     if not raw.strip():
         raise ValidationError(f"impedance file {p} is empty")
-    text = _decode(raw)
-    lines = text.splitlines()
-    fmt = _detect_format(p, lines)
-    reader = _READERS[fmt]
-    f, z = reader(lines, p)
-    log.debug("read %d points from %s (%s)", f.size, p, fmt)
-    return make_spectrum(f, z, source_format=fmt, source=str(p))
-
-
-def _decode(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def _detect_format(path: Path, lines: list[str]) -> str:
-    ext = path.suffix.lower()
-    head = "\n".join(lines[:40])
-    if ext == ".mpt" or head.startswith("EC-Lab ASCII FILE"):
-        return "biologic"
-    if ext == ".dta" or "ZCURVE" in head or any(ln.startswith("ZCURVE") for ln in lines):
-        return "gamry"
-    if ext == ".z" or head.startswith("ZPLOT2 ASCII"):
-        return "zplot"
-    if "A.C. Impedance" in head or "Freq/Hz" in head:
-        return "chinstruments"
-    if "Z60W" in head or re.search(r"Z'\s*\(", head) or "Frequency (Hz)" in head:
-        return "autolab"
-    return "csv"
-
-
-def _split(line: str) -> list[str]:
-    line = line.strip()
-    for sep in ("\t", ";", ","):
-        if sep in line:
-            return [c.strip() for c in line.split(sep)]
-    return line.split()
-
-
-def _is_numeric_row(fields: list[str]) -> bool:
-    return bool(fields) and all(_NUMBER.match(c) for c in fields if c != "") and any(fields)
-
-
-def _numeric_block(lines: list[str], start: int) -> np.ndarray:
-    """Consecutive all-numeric rows from ``start`` (blank lines skipped) as a 2-D array."""
-    rows: list[list[float]] = []
-    for line in lines[start:]:
-        if not line.strip():
-            continue
-        fields = [c for c in _split(line) if c != ""]
-        if not _is_numeric_row(fields):
-            if rows:
-                break
-            continue
-        rows.append([float(c) for c in fields])
-    if not rows:
-        return np.empty((0, 0))
-    width = min(len(r) for r in rows)
-    return np.array([r[:width] for r in rows], dtype=float)
-
-
-def _header_columns(header: str) -> tuple[int, int, int, float]:
-    """Indices of frequency, real and imaginary columns and the sign of the imaginary one."""
-    clean = header.strip().strip('"').strip()
-    if any(sep in clean for sep in ("\t", ";", ",")):
-        names = [c.strip().lower() for c in _split(clean)]
-    else:  # space-aligned header ("Freq (Hz)   Z'(a) ..."): columns are 2+ spaces apart
-        names = [c.strip().lower() for c in re.split(r"\s{2,}", clean)]
-
-    def find(patterns: tuple[str, ...]) -> int:
-        for i, name in enumerate(names):
-            if any(re.search(p, name) for p in patterns):
-                return i
-        raise ValueError(f"no column matching {patterns} in header {header.strip()!r}")
-
-    fi = find((r"^freq",))
-    ii = find((r"im\(z\)", r"zimag", r"z''", r'z"', r"z_?im"))
-    ri = find((r"re\(z\)", r"zreal", r"z'(?!')", r"z_?re"))
-    sign = -1.0 if names[ii].startswith("-") else 1.0
-    return fi, ri, ii, sign
-
-
-def _table_after_header(lines: list[str], header_index: int, path: Path, fmt: str):
-    try:
-        fi, ri, ii, sign = _header_columns(lines[header_index])
-    except ValueError as exc:
-        raise ValidationError(f"{fmt} file {path}: {exc}") from None
-    data = _numeric_block(lines, header_index + 1)
-    if data.size == 0 or data.shape[1] <= max(fi, ri, ii):
-        raise ValidationError(f"{fmt} file {path} has no data rows under its column header")
-    return data[:, fi], data[:, ri] + 1j * sign * data[:, ii]
-
-
-def _find_line(lines: list[str], predicate, path: Path, what: str) -> int:
-    for i, line in enumerate(lines):
-        if predicate(line):
-            return i
-    raise ValidationError(f"{path} has no {what}; it is not a readable impedance export")
-
-
-def _read_biologic(lines: list[str], path: Path):
-    idx = _find_line(
-        lines,
-        lambda ln: "freq/hz" in ln.lower() and "re(z)" in ln.lower(),
-        path,
-        "'freq/Hz ... Re(Z)/Ohm' column header",
-    )
-    return _table_after_header(lines, idx, path, "BioLogic")
-
-
-def _read_gamry(lines: list[str], path: Path):
-    start = _find_line(lines, lambda ln: ln.startswith("ZCURVE"), path, "ZCURVE table")
-    header = start + 1
-    f, z = _table_after_header(lines, header, path, "Gamry")
-    return f, z
-
-
-def _read_zplot(lines: list[str], path: Path):
-    end = _find_line(lines, lambda ln: ln.strip() == "End Comments", path, "'End Comments' line")
-    header = next((i for i in range(end - 1, -1, -1) if "freq" in lines[i].lower()), None)
-    data = _numeric_block(lines, end + 1)
-    if data.size == 0:
-        raise ValidationError(f"ZPlot file {path} has no data rows after 'End Comments'")
-    if header is not None:
-        try:
-            fi, ri, ii, sign = _header_columns(lines[header])
-        except ValueError:
-            fi, ri, ii, sign = 0, 4, 5, 1.0
-    else:  # ZPlot's fixed layout: Freq, Ampl, Bias, Time, Z', Z'', ...
-        fi, ri, ii, sign = 0, 4, 5, 1.0
-    return data[:, fi], data[:, ri] + 1j * sign * data[:, ii]
-
-
-def _read_chinstruments(lines: list[str], path: Path):
-    idx = _find_line(lines, lambda ln: ln.lower().startswith("freq/hz"), path, "'Freq/Hz' header")
-    return _table_after_header(lines, idx, path, "CH Instruments")
-
-
-def _read_autolab(lines: list[str], path: Path):
-    idx = _find_line(
-        lines,
-        lambda ln: "freq" in ln.lower() and "z'" in ln.lower(),
-        path,
-        "column header with frequency and Z'",
-    )
-    return _table_after_header(lines, idx, path, "Autolab")
-
-
-def _read_csv(lines: list[str], path: Path):
-    header = next(
-        (i for i, ln in enumerate(lines[:50]) if re.search(r"freq", ln, re.IGNORECASE)), None
-    )
-    if header is not None:
-        return _table_after_header(lines, header, path, "CSV")
-    data = _numeric_block(lines, 0)
-    if data.size == 0 or data.shape[1] < 3:
+    lines = decode(raw, p, "impedance file").splitlines()
+    if len(lines) > MAX_POINTS + MAX_HEADER_LINES:
         raise ValidationError(
-            f"{path} is not a CSV of frequency, Z' and Z'' (no three numeric columns)"
+            f"impedance file {p} has {len(lines):,} lines; at most {MAX_POINTS:,} data rows "
+            "are accepted"
         )
-    return data[:, 0], data[:, 1] + 1j * data[:, 2]
+    fmt, start = _detect_format(p, lines)
+    table = read_table(lines, p, start=start, header_like=names_frequency)
+    if table.values.shape[0] > MAX_POINTS:
+        raise ValidationError(
+            f"impedance file {p} has {table.values.shape[0]:,} rows; at most {MAX_POINTS:,} "
+            "are accepted"
+        )
+    names, columns = _columns(lines, table, p, fmt)
+    f, z, sign, notes = _impedance(table, columns, p)
+    geometry = find_geometry(lines[: table.first_line])
+    log.debug("read %d points from %s (%s)", f.size, p, fmt)
+    return make_spectrum(
+        f,
+        z,
+        source_format=fmt,
+        source=str(p),
+        line_numbers=table.line_numbers,
+        imag_sign=sign,
+        geometry=geometry,
+        columns=tuple(names),
+        notes=tuple(notes),
+    )
 
 
-_READERS = {
-    "biologic": _read_biologic,
-    "gamry": _read_gamry,
-    "zplot": _read_zplot,
-    "chinstruments": _read_chinstruments,
-    "autolab": _read_autolab,
-    "csv": _read_csv,
-}
+def _detect_format(path: Path, lines: list[str]) -> tuple[str, int]:
+    """(format name, index of the line from which the table is searched)."""
+    ext = path.suffix.lower()
+    head = "\n".join(lines[:60])
+    if ext == ".mpt" or head.startswith("EC-Lab ASCII FILE"):
+        return "biologic", 0
+    zcurve = next((i for i, ln in enumerate(lines) if ln.startswith("ZCURVE")), None)
+    if zcurve is not None:
+        return "gamry", zcurve + 1
+    if head.startswith("ZPLOT2 ASCII") or ext == ".z":
+        end = next((i for i, ln in enumerate(lines) if ln.strip() == "End Comments"), None)
+        return "zplot", 0 if end is None else end + 1
+    if "A.C. Impedance" in head:
+        return "chinstruments", 0
+    if "Z60W" in head or "Autolab" in head:
+        return "autolab", 0
+    if "Zs'" in head or "Zs''" in head or "Diameter[mm]" in head:
+        return "novocontrol", 0
+    return "csv" if ext == ".csv" else "text", 0
+
+
+#: Fixed column layout of a ZPlot .z file with no header line: Freq, Ampl, Bias, Time, Z', Z''.
+_ZPLOT_LAYOUT = ["Freq(Hz)", "Ampl", "Bias", "Time(Sec)", "Z'(a)", "Z''(b)"]
+
+
+def _columns(lines: list[str], table: Table, path: Path, fmt: str):
+    """Header names of the table and the recognised columns."""
+    width = table.values.shape[1]
+    header_line = None
+    for k in range(table.first_line - 1, max(table.first_line - 5, -1), -1):
+        if lines[k].strip() and names_frequency(lines[k]):
+            header_line = k
+            break
+    if header_line is None:
+        if fmt == "zplot" and width >= 6:
+            names = _ZPLOT_LAYOUT + [f"col{i + 1}" for i in range(6, width)]
+        elif width == 3:
+            names = ["frequency", "Z'", "Z''"]
+        else:
+            raise ValidationError(
+                f"{path} has {width} numeric columns and no header naming them; "
+                "give a header line or exactly three columns f, Z', Z''"
+            )
+        return names, find_columns(names)
+    names = split_header(lines[header_line], table.layout, width)
+    if not names:
+        raise ValidationError(
+            f"{path}:{header_line + 1}: the header does not name the table's {width} columns"
+        )
+    return names, find_columns(names)
+
+
+def _impedance(table: Table, cols: dict[str, Column], path: Path):
+    """(f Hz, complex Z ohm, "as stored"/"negated", notes) from the recognised columns."""
+    data = table.values
+    if "frequency" not in cols:
+        raise ValidationError(f"{path} has no frequency column")
+    f = data[:, cols["frequency"].index] * cols["frequency"].scale
+    notes: list[str] = []
+    if "real" in cols and "imag" in cols:
+        re_c, im_c = cols["real"], cols["imag"]
+        z_re = data[:, re_c.index] * re_c.scale * (-1.0 if re_c.negated else 1.0)
+        stored = data[:, im_c.index] * im_c.scale
+        what, header_negated = f"column {im_c.name!r}", im_c.negated
+    elif "modulus" in cols and "phase" in cols:
+        mod, ph = cols["modulus"], cols["phase"]
+        phi = np.radians(data[:, ph.index] * ph.scale)
+        z_abs = data[:, mod.index] * mod.scale
+        z_re, stored = z_abs * np.cos(phi), z_abs * np.sin(phi)
+        what, header_negated = f"phase column {ph.name!r}", ph.negated
+        notes.append(f"Z' and Z'' computed from {mod.name!r} and {ph.name!r}")
+    else:
+        found = ", ".join(repr(c.name) for c in cols.values())
+        raise ValidationError(
+            f"{path} has no Z' and Z'' (or |Z| and phase) columns; recognised: {found}"
+        )
+    positive = float(np.median(stored)) > 0
+    sign = "negated" if positive else "as stored"
+    if positive and header_negated:
+        notes.append(f"{what} holds -Z'' (its header says so; values mostly positive)")
+    elif positive:
+        notes.append(f"{what} holds -Z'': its values are mostly positive; sign flipped")
+    elif header_negated:
+        notes.append(
+            f"{what} is headed as -Z'' but its values are mostly negative, as Z'' of a "
+            "capacitive arc is; taken as Z''"
+        )
+    else:
+        notes.append(f"{what} holds Z'' (mostly negative, as for a capacitive arc)")
+    return f, z_re + 1j * (-stored if positive else stored), sign, notes

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from experiments.xrd.analysis import XRDAnalysis
+from experiments.xrd.result import XRDAnalysis
 from loop.errors import ValidationError
 
 _TICK_COLORS = ("C1", "C4", "C5", "C6", "C8", "C9")
@@ -20,27 +20,38 @@ def plot_analysis(analysis: XRDAnalysis, path: str | Path, *, dpi: int = 150) ->
     fig = Figure(figsize=(10, 6), layout="constrained")
     ax = fig.subplots()
     ax.plot(x, obs, ".", ms=2, color="0.2", label="observed")
-    ax.plot(x, calc, "-", lw=0.9, color="tab:red", label=f"fit (Rwp {analysis.rwp:.1f} %)")
+    fitted = analysis.rwp is not None
+    if fitted:
+        ax.plot(x, calc, "-", lw=0.9, color="tab:red", label=f"fit (Rwp {analysis.rwp:.1f} %)")
     ax.plot(x, analysis.background, "-", lw=0.7, color="tab:green", label="background")
     span = float(np.max(obs) - np.min(obs)) or 1.0
     diff_base = float(np.min(obs)) - 0.12 * span
-    ax.plot(x, obs - calc + diff_base, "-", lw=0.6, color="tab:blue", label="difference")
-    fractions = dict(analysis.phases)
-    shown = [n for n in analysis.peak_positions if fractions.get(n, 0.0) > 0.0005]
+    if fitted:
+        ax.plot(x, obs - calc + diff_base, "-", lw=0.6, color="tab:blue", label="difference")
+    fractions = dict(analysis.fitted_phases)
+    shown = [n for n in analysis.peak_positions if not fitted or fractions.get(n, 0.0) > 0.0005]
     for i, name in enumerate(shown):
         y0 = diff_base - 0.12 * span - i * 0.05 * span
-        ticks = analysis.peak_positions[name]
+        label = f"{name} {100 * fractions[name]:.1f} wt%" if name in fractions else name
         ax.vlines(
-            ticks,
+            analysis.peak_positions[name],
             y0,
             y0 + 0.035 * span,
             colors=_TICK_COLORS[i % len(_TICK_COLORS)],
             lw=0.8,
-            label=f"{name} {100 * fractions[name]:.1f} wt%",
+            label=label,
         )
-    verdict = "phase pure" if analysis.phase_pure else "not phase pure"
+    for peak in analysis.unexplained_peaks:
+        ax.annotate(
+            f"? {peak.two_theta:.2f}",
+            (peak.two_theta, peak.height + float(np.interp(peak.two_theta, x, calc))),
+            color="tab:purple",
+            fontsize=8,
+            ha="center",
+            va="bottom",
+        )
     name = Path(analysis.source).name if analysis.source not in ("", "arrays") else "pattern"
-    ax.set_title(f"{name}: {verdict}")
+    ax.set_title(f"{name}: {analysis.verdict.replace('_', ' ')}")
     ax.set_xlabel("2θ (deg)")
     ax.set_ylabel("intensity")
     ax.set_xlim(x[0], x[-1])

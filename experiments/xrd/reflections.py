@@ -23,6 +23,7 @@ from loop.errors import ValidationError
 SCALE_MODES: dict[str, tuple[int, int, int]] = {
     "iso": (0, 0, 0),  # one scale for the whole cell
     "ac": (0, 0, 1),  # a = b scaled together, c on its own (hexagonal, tetragonal)
+    "abc": (0, 1, 2),  # a, b and c each on its own, angles fixed (monoclinic)
 }
 
 

@@ -56,6 +56,18 @@ def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+def _criteria(cfg):
+    from experiments.xrd import Criteria
+
+    return Criteria(
+        impurity_threshold=cfg.impurity_threshold,
+        detection_sigma=cfg.detection_sigma,
+        max_rwp=cfg.max_rwp,
+        residual_sigma=cfg.residual_sigma,
+        residual_fraction=cfg.residual_fraction,
+    )
+
+
 @xrd_app.command("analyze")
 def xrd_analyze(
     file: Path = typer.Argument(
@@ -68,15 +80,23 @@ def xrd_analyze(
     threshold: float | None = typer.Option(
         None,
         "--threshold",
-        help="Secondary-phase weight fraction above which the sample is not phase pure "
+        help="Secondary-phase weight fraction above which the sample is impure "
         "(default: config xrd.impurity_threshold, 0.02).",
     ),
     composition: str | None = typer.Option(
         None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
     ),
+    references: Path | None = typer.Option(
+        None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
+    ),
+    kalpha2_ratio: float | None = typer.Option(
+        None,
+        "--kalpha2-ratio",
+        help="I(Ka2)/I(Ka1) of the source: 0 for a Ka1 monochromator (default: refined for Cu).",
+    ),
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of the fit here."),
 ) -> None:
-    """Fit NASICON and its by-products to a powder pattern; weight fractions and verdict."""
+    """Is NASICON there, and how pure? Verdict (phase_pure, impure, no_nasicon, inconclusive)."""
     from experiments.xrd import analyze_pattern
     from experiments.xrd.plot import plot_analysis
 
@@ -87,65 +107,137 @@ def xrd_analyze(
             wavelength_a=cfg.wavelength_a if wavelength is None else wavelength,
             impurity_threshold=cfg.impurity_threshold if threshold is None else threshold,
             composition=composition,
+            criteria=_criteria(cfg),
+            reference_dir=references if references is not None else cfg.reference_dir,
+            kalpha2_ratio=kalpha2_ratio,
         )
     if plot is not None:
         plot_analysis(result, plot)
     if as_json:
+        summary = result.to_dict()
+        keys = ("verdict", "reason", "nasicon_fraction", "phases", "rwp", "r_exp")
+        more = ("nasicon_form", "nasicon_cell", "unexplained_peaks", "nasicon_lines")
+        more += ("kalpha2_ratio", "notes")
         _print_json(
-            {
-                "phases": [{"name": n, "weight_fraction": w} for n, w in result.phases],
-                "phase_pure": result.phase_pure,
-                "rwp": result.rwp,
-            }
+            {k: summary[k] for k in keys}
+            | {"phase_pure": result.phase_pure}
+            | {k: summary[k] for k in more}
         )
         return
-    table = Table(title=f"{file.name}: {'phase pure' if result.phase_pure else 'NOT phase pure'}")
-    table.add_column("phase")
-    table.add_column("wt%", justify="right")
-    table.add_column("± wt%", justify="right")
-    for name, wf in result.phases:
-        sd = result.weight_fraction_sd.get(name, float("nan"))
-        table.add_row(name, f"{100 * wf:.2f}", f"{100 * sd:.2f}")
-    out.print(table)
-    out.print(
-        f"Rwp {result.rwp:.2f} % (Rexp {result.r_exp:.2f} %), zero shift "
-        f"{result.zero_shift:+.4f} deg, threshold {100 * result.impurity_threshold:g} wt%"
-    )
+    out.print(f"{file.name}: {result.verdict}", markup=False, style="bold")
+    out.print(result.reason, markup=False, highlight=False)
+    if result.fitted_phases:
+        shown = "weight fractions" if result.phases else "fit (not a result: see the verdict)"
+        table = Table(title=f"{shown}, NASICON {result.nasicon_form}")
+        table.add_column("phase")
+        table.add_column("wt%", justify="right")
+        table.add_column("± wt%", justify="right")
+        for name, wf in result.fitted_phases:
+            sd = result.weight_fraction_sd.get(name, float("nan"))
+            table.add_row(name, f"{100 * wf:.2f}", f"{100 * sd:.2f}")
+        out.print(table)
+        out.print(
+            f"Rwp {result.rwp:.2f} % (Rexp {result.r_exp:.2f} %), zero shift "
+            f"{result.zero_shift:+.4f} deg, threshold {100 * result.impurity_threshold:g} wt%"
+        )
     if result.approximate_phases:
         out.print(f"approximate reference models: {', '.join(result.approximate_phases)}")
+    for note in result.notes:
+        out.print(f"note: {note}", markup=False, highlight=False)
+
+
+@xrd_app.command("phases")
+def xrd_phases(
+    references: Path | None = typer.Option(
+        None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
+    ),
+    composition: str | None = typer.Option(
+        None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the reference phases: built-in NASICON forms and by-products, and the user's CIFs."""
+    from experiments.xrd import nasicon_phase, reference_phases
+    from experiments.xrd.references import NASICON_FORMS
+
+    cfg = load_config().xrd
+    folder = references if references is not None else cfg.reference_dir
+    phases = [nasicon_phase(composition, form) for form in NASICON_FORMS] + reference_phases(
+        composition, folder
+    )[1:]
+    rows = [p.describe() for p in phases]
+    if as_json:
+        _print_json({"phases": rows})
+        return
+    table = Table(title="XRD reference phases")
+    table.add_column("name", no_wrap=True, min_width=max(len(str(r["name"])) for r in rows))
+    for column in ("formula", "space group", "source", "origin"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        flag = " (approximate)" if row["approximate"] else ""
+        table.add_row(
+            str(row["name"]),
+            str(row["formula"]),
+            str(row["space_group"]),
+            str(row["source"]),
+            f"{row['origin']}{flag}",
+        )
+    out.print(table)
 
 
 @eis_app.command("fit")
 def eis_fit(
     file: Path = typer.Argument(
         ...,
-        help="Spectrum: CSV, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab or CH Instruments text.",
+        help="Spectrum: Novocontrol, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab, CH Instruments, "
+        "Solartron, Zahner or plain CSV/TXT export.",
     ),
-    thickness_mm: float = typer.Option(..., "--thickness-mm", help="Pellet thickness, mm."),
-    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area, cm^2."),
+    thickness_mm: float | None = typer.Option(
+        None, "--thickness-mm", help="Pellet thickness, mm (default: as the file states it)."
+    ),
+    area_cm2: float | None = typer.Option(
+        None, "--area-cm2", help="Electrode area, cm^2 (default: as the file states it)."
+    ),
     temperature_c: float | None = typer.Option(None, "--temperature-c", help="Temperature, deg C."),
+    f_min_hz: float | None = typer.Option(None, "--f-min-hz", help="Fit only f >= this, Hz."),
+    f_max_hz: float | None = typer.Option(None, "--f-max-hz", help="Fit only f <= this, Hz."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path | None = typer.Option(None, "--plot", help="Write a Nyquist + Bode PNG here."),
 ) -> None:
     """Fit the pellet circuit to one spectrum; bulk and total conductivity."""
-    from experiments.impedance import check_geometry, conductivity, fit_spectrum
+    from experiments.impedance import conductivity, fit_spectrum, read_spectrum, resolve_pellet
     from experiments.impedance.plot import plot_nyquist_bode
 
-    check_geometry(thickness_mm, area_cm2)
+    spectrum = read_spectrum(file)
+    pellet = resolve_pellet(spectrum.geometry, thickness_mm, area_cm2, str(file))
     with _progress(f"fitting {file.name}"):
-        fit = fit_spectrum(file, temperature_c=temperature_c)
-    cond = conductivity(fit, thickness_mm, area_cm2)
+        fit = fit_spectrum(
+            spectrum, temperature_c=temperature_c, f_min_hz=f_min_hz, f_max_hz=f_max_hz
+        )
+    cond = conductivity(
+        fit,
+        pellet.thickness_mm,
+        pellet.area_cm2,
+        thickness_from=pellet.thickness_from,
+        area_from=pellet.area_from,
+    )
     if plot is not None:
         plot_nyquist_bode(fit, plot)
     if as_json:
         _print_json(
             {
                 "r_bulk_ohm": fit.r_bulk.value,
+                "r_grain_boundary_ohm": None
+                if fit.r_grain_boundary is None
+                else fit.r_grain_boundary.value,
                 "r_total_ohm": fit.r_total.value,
                 "sigma_bulk_s_cm": cond.sigma_bulk_s_cm,
                 "sigma_total_s_cm": cond.sigma_total_s_cm,
                 "circuit": fit.circuit,
                 "parameters": {k: v.to_dict() for k, v in fit.parameters.items()},
+                "pellet": pellet.to_dict(),
+                "imag_sign": spectrum.imag_sign,
+                "notes": [*spectrum.notes, *fit.notes],
             }
         )
         return
@@ -154,10 +246,14 @@ def eis_fit(
         f"R_bulk {fit.r_bulk.value:.4g} ohm, R_total {fit.r_total.value:.4g} ohm; "
         f"sigma_bulk {cond.sigma_bulk_s_cm:.3e} S/cm, sigma_total {cond.sigma_total_s_cm:.3e} S/cm"
     )
+    out.print(
+        f"pellet: thickness {pellet.thickness_mm:g} mm ({pellet.thickness_from}), "
+        f"area {pellet.area_cm2:.4g} cm2 ({pellet.area_from})"
+    )
     caps = ", ".join(f"{k} {v:.2e} F" for k, v in fit.capacitances_f.items())
     out.print(f"arc capacitances: {caps}; RMS residual {100 * fit.residual_rms:.2f} % of |Z|")
-    for note in fit.notes:
-        out.print(f"note: {note}")
+    for note in (*spectrum.notes, *fit.notes):
+        out.print(f"note: {note}", markup=False, highlight=False)
 
 
 def _parse_temperatures(items: list[str]) -> list[float]:
@@ -181,17 +277,28 @@ def eis_arrhenius(
         "--temperatures-c",
         help="Temperatures, deg C, in the order of the files: comma-separated or repeated.",
     ),
-    thickness_mm: float = typer.Option(..., "--thickness-mm", help="Pellet thickness, mm."),
-    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area, cm^2."),
+    thickness_mm: float | None = typer.Option(
+        None, "--thickness-mm", help="Pellet thickness, mm (default: as each file states it)."
+    ),
+    area_cm2: float | None = typer.Option(
+        None, "--area-cm2", help="Electrode area, cm^2 (default: as each file states it)."
+    ),
     which: str = typer.Option("total", "--which", help="Conductivity to fit: total or bulk."),
+    f_min_hz: float | None = typer.Option(None, "--f-min-hz", help="Fit only f >= this, Hz."),
+    f_max_hz: float | None = typer.Option(None, "--f-max-hz", help="Fit only f <= this, Hz."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path | None = typer.Option(None, "--plot", help="Write an Arrhenius PNG here."),
 ) -> None:
     """Activation energy (eV) and sigma at 25 C from spectra of one pellet at several T."""
-    from experiments.impedance import arrhenius, check_geometry, conductivity, fit_spectrum
+    from experiments.impedance import (
+        arrhenius,
+        conductivity,
+        fit_spectrum,
+        read_spectrum,
+        resolve_pellet,
+    )
     from experiments.impedance.plot import plot_arrhenius
 
-    check_geometry(thickness_mm, area_cm2)
     temps = _parse_temperatures(temperatures_c)
     if len(temps) != len(files):
         raise ValidationError(
@@ -199,10 +306,16 @@ def eis_arrhenius(
         )
     if which not in ("total", "bulk"):
         raise ValidationError(f"--which must be total or bulk, not {which!r}")
+    spectra = [read_spectrum(path) for path in files]
+    pellets = [
+        resolve_pellet(spec.geometry, thickness_mm, area_cm2, str(path))
+        for spec, path in zip(spectra, files, strict=True)
+    ]
     sigmas = []
     with _progress("fitting spectra", total=len(files)) as advance:
-        for path, t in zip(files, temps, strict=True):
-            cond = conductivity(fit_spectrum(path, temperature_c=t), thickness_mm, area_cm2)
+        for spec, pellet, t in zip(spectra, pellets, temps, strict=True):
+            fit = fit_spectrum(spec, temperature_c=t, f_min_hz=f_min_hz, f_max_hz=f_max_hz)
+            cond = conductivity(fit, pellet.thickness_mm, pellet.area_cm2)
             sigmas.append(cond.sigma_total_s_cm if which == "total" else cond.sigma_bulk_s_cm)
             advance()
     result = arrhenius(temps, sigmas)
@@ -214,6 +327,8 @@ def eis_arrhenius(
                 "ea_ev": result.ea_ev,
                 "ea_sd_ev": _finite(result.ea_sd_ev),
                 "sigma_25c_s_cm": result.sigma_25c_s_cm,
+                "sigma_s_cm": sigmas,
+                "pellets": [p.to_dict() for p in pellets],
             }
         )
         return
