@@ -6,6 +6,9 @@ For one sample, from its *current* records (corrections applied, retractions dro
    A failed synthesis is an outcome, a negative label; XRD of the failed product is
    not consulted.
 2. Otherwise its latest current XRD result decides:
+   0. an analysed pattern's verdict ``no_nasicon`` (the strongest NASICON reflections are
+      not there)                                        -> 0, the synthesis failed;
+      ``inconclusive`` (the fit does not explain the pattern) -> no label: a person decides.
    a. secondary phases quantified (every phase has a weight fraction): their summed
       weight fraction <= ``impurity_threshold`` (config ``labels.impurity_threshold``,
       default 0.02)                                     -> 1, synthesizable; above -> 0.
@@ -44,6 +47,12 @@ def xrd_label(
     xrd: Mapping[str, Any], impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD
 ) -> Label:
     """Label of one XRD result (columns of the stored row)."""
+    verdict = xrd.get("verdict")
+    if verdict == "no_nasicon":
+        return Label(0, xrd.get("verdict_reason") or "no NASICON by XRD")
+    if verdict == "inconclusive" or xrd.get("phase_pure") is None:
+        reason = xrd.get("verdict_reason")
+        return Label(None, "XRD inconclusive, a person decides" + (f": {reason}" if reason else ""))
     impurity = xrd.get("impurity_fraction")
     if impurity is not None:
         if impurity <= impurity_threshold:

@@ -43,7 +43,7 @@ from experiments.records import (
     store_records,
     with_raw_file,
 )
-from experiments.xrd import MAIN_PHASE, XRDAnalysis, analyze_pattern, nasicon_structure
+from experiments.xrd import Criteria, XRDAnalysis, analyze_pattern
 from loop.errors import DataMissingError, ValidationError
 from registry import Registry, WriteReport
 from registry.raw_files import sha256_file, stored_path
@@ -53,8 +53,8 @@ log = logging.getLogger(__name__)
 #: Weight fractions are stored rounded to this many decimals (1 ppm, far below fit accuracy).
 FRACTION_DECIMALS = 6
 #: The NASICON cell is stored only when NASICON makes up at least this weight fraction.
-MIN_FRACTION_FOR_CELL = 0.05
-NASICON_SPACE_GROUP = "R-3c"
+#: Columns of the refined NASICON cell (A, deg) stored with a phase_pure or impure verdict.
+CELL_COLUMNS = ("space_group", "a_a", "b_a", "c_a", "alpha_deg", "beta_deg", "gamma_deg")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,8 +72,11 @@ class XRDMeasurement:
         """Derived numbers, JSON-ready."""
         a = self.analysis
         return {
+            "verdict": a.verdict,
+            "reason": a.reason,
+            "nasicon_fraction": a.nasicon_fraction,
             "phases": [{"name": n, "weight_fraction": w} for n, w in a.phases],
-            "phase_pure": a.phase_pure,
+            "phase_pure": self.record.phase_pure,
             "rwp": a.rwp,
             "r_exp": a.r_exp,
             "zero_shift_deg": a.zero_shift,
@@ -146,13 +149,16 @@ def xrd_measurement(
     impurity_threshold: float,
     composition: str | None = None,
     notes: str | None = None,
+    criteria: Criteria | None = None,
+    reference_dir: str | Path | None = None,
     **record_fields: Any,
 ) -> XRDMeasurement:
     """Analyse ``pattern_file`` and build the XRD record of ``sample_id``.
 
     ``composition`` decorates the NASICON reference (give the sample's formula);
     ``wavelength_a`` in A; ``impurity_threshold`` is the weight fraction above which a
-    secondary phase makes the pattern not phase pure (the stored verdict). The record holds
+    secondary phase makes the pattern not phase pure; ``criteria`` the other thresholds of
+    the verdict and ``reference_dir`` the user's CIFs (the ``[xrd]`` settings). The record holds
     every reference phase with its weight fraction, R_wp (%), the refined NASICON cell (A,
     when NASICON is present) and the analysis version; ``record_fields`` go to the record
     (campaign, formula, supersedes_id, reason).
@@ -168,33 +174,37 @@ def xrd_measurement(
         wavelength_a=wavelength_a,
         impurity_threshold=impurity_threshold,
         composition=composition,
+        criteria=criteria,
+        reference_dir=reference_dir,
     )
     phases = tuple(Phase(n, round(w, FRACTION_DECIMALS)) for n, w in analysis.phases)
-    cell: dict[str, float] = {}
-    fractions = dict(analysis.phases)
-    if fractions.get(MAIN_PHASE, 0.0) >= MIN_FRACTION_FOR_CELL:
-        lattice = nasicon_structure(composition).lattice
-        sa, _, sc = analysis.cell_scales[MAIN_PHASE]
-        a_a, c_a = lattice.a * sa, lattice.c * sc
-        cell = {"a_a": a_a, "b_a": a_a, "c_a": c_a}
-        cell |= {"alpha_deg": 90.0, "beta_deg": 90.0, "gamma_deg": 120.0}
-        cell["space_group"] = NASICON_SPACE_GROUP
+    cell: dict[str, Any] = {}
+    if analysis.nasicon_cell and analysis.verdict in ("phase_pure", "impure"):
+        refined = analysis.nasicon_cell
+        cell = {k: refined.get(k) for k in CELL_COLUMNS if refined.get(k) is not None}
+    shift, r_exp = analysis.zero_shift, analysis.r_exp
     what = (
-        f"{analysis.analysis_version}: zero shift {analysis.zero_shift:+.4f} deg, "
-        f"R_exp {analysis.r_exp:.2f} %, wavelength {analysis.wavelength_a:g} A, "
-        f"threshold {analysis.impurity_threshold:g}, "
+        f"{analysis.analysis_version}: "
+        + (f"zero shift {shift:+.4f} deg, " if shift is not None else "")
+        + (f"R_exp {r_exp:.2f} %, " if r_exp is not None else "")
+        + f"wavelength {analysis.wavelength_a:g} A, threshold {analysis.impurity_threshold:g}, "
         f"reference {composition or 'Na3Zr2Si2PO12'}"
     )
-    # The stored verdict is the analysis's (no secondary phase above the threshold); the
-    # constructor, not XRDRecord.create, so that a summed impurity slightly above the
-    # threshold is stored as measured: the label rule decides on the sum.
+    # The stored verdict is the analysis's: phase_pure and impure carry phases and a
+    # label, no_nasicon is a failed synthesis (phase_pure false, no NASICON fraction),
+    # inconclusive asks for a person (phase_pure unknown, no label). The constructor, not
+    # XRDRecord.create, so that a summed impurity slightly above the threshold is stored as
+    # measured: the label rule decides on the sum.
+    pure = None if analysis.verdict == "inconclusive" else analysis.phase_pure
     record = XRDRecord(
         sample_id,
-        analysis.phase_pure,
+        pure,
         phases,
         rwp=analysis.rwp,
         analysis_version=analysis.analysis_version,
         notes=_join_notes(notes, what),
+        verdict=analysis.verdict,
+        verdict_reason=analysis.reason,
         **cell,
         **record_fields,
     )

@@ -53,7 +53,7 @@ from loop.chemistry import parse_nasicon
 from loop.errors import ValidationError
 from registry import OutcomeWrite, Registry, WriteReport, store_raw_file
 from registry.snapshots import OutcomeKind
-from registry.tables import OUTCOME_TABLES, column_type, value_columns
+from registry.tables import OUTCOME_TABLES, XRD_VERDICTS, column_type, value_columns
 
 __all__ = [
     "ConductivityRecord",
@@ -205,7 +205,7 @@ class XRDRecord(_Record):
     """A powder XRD result of a sample: phases, verdict, cell (A, deg), fit quality."""
 
     sample_id: str
-    phase_pure: bool
+    phase_pure: bool | None  # None only for an inconclusive analysis (no label)
     phases: tuple[Phase, ...] = ()
     campaign: str | None = None
     formula: str | None = None  # when given, must be the sample's composition
@@ -214,8 +214,7 @@ class XRDRecord(_Record):
 
     def __post_init__(self) -> None:
         self._check_sample()
-        if not isinstance(self.phase_pure, bool):
-            raise ValidationError(f"phase_pure must be true or false, not {self.phase_pure!r}")
+        self._check_verdict()
         self._set("phases", tuple(self.phases))
         check_phases(self.phases)
         for name in ("a_a", "b_a", "c_a"):
@@ -267,6 +266,25 @@ class XRDRecord(_Record):
                 f"(threshold {impurity_threshold:.1%})"
             )
         return cls(sample_id, phase_pure, parsed, **from_bench(typed))
+
+    def _check_verdict(self) -> None:
+        verdict = self.verdict
+        if verdict is not None and verdict not in XRD_VERDICTS:
+            raise ValidationError(
+                f"unknown XRD verdict {verdict!r}; known: {', '.join(XRD_VERDICTS)}"
+            )
+        if self.phase_pure is None:
+            if verdict != "inconclusive":
+                raise ValidationError(
+                    "phase_pure must be true or false (or the pattern inconclusive)"
+                )
+            return
+        if not isinstance(self.phase_pure, bool):
+            raise ValidationError(f"phase_pure must be true or false, not {self.phase_pure!r}")
+        if verdict is not None and self.phase_pure != (verdict == "phase_pure"):
+            raise ValidationError(
+                f"phase_pure {str(self.phase_pure).lower()} contradicts the verdict {verdict}"
+            )
 
     @property
     def impurity_fraction(self) -> float | None:

@@ -227,6 +227,12 @@ class XRDValues(RegistryModel):
     gamma_deg: float | None = None
     rwp: float | None = None
     notes: str | None = None
+    verdict: str | None = None  # phase_pure, impure, no_nasicon or inconclusive (analysis)
+    verdict_reason: str | None = None  # why the analysis reached its verdict
+
+
+#: The verdicts of a powder pattern analysis; only the first two make a synthesis label.
+XRD_VERDICTS = ("phase_pure", "impure", "no_nasicon", "inconclusive")
 
 
 @superseding
@@ -235,7 +241,13 @@ class XRDRow(AuditColumns, RawFileColumns, XRDValues, OutcomeKey, table=True):
 
     __tablename__ = "xrd_results"
     __table_args__ = AuditColumns.checks(
-        ("verdict_given", "is_retraction OR phase_pure IS NOT NULL"),
+        ("verdict_given", "is_retraction OR phase_pure IS NOT NULL OR verdict IS NOT NULL"),
+        (
+            "verdict_known",
+            "verdict IS NULL OR verdict IN ("
+            + ", ".join(f"'{v}'" for v in XRD_VERDICTS)
+            + ")",
+        ),
         _range("impurity_fraction", ">= 0", "<= 1"),
     )
 

@@ -217,6 +217,52 @@ def test_a_pattern_with_10_wt_percent_zro2_labels_the_composition_0(
     assert _labels(lab) == {LU_NZSP: (0, "experiment")}
 
 
+@pytest.mark.parametrize(
+    "scan", ["NH4H2PO4-Na2CO3_200C_60min.xrdml", "CaCO3-NH4H2PO4_200C_60min.xrdml"]
+)
+def test_a_real_scan_without_nasicon_is_a_failed_synthesis(
+    lab: Lab, shared_dir: Path, scan: str
+) -> None:
+    """The real precursor scans: verdict no_nasicon stored, no NASICON fraction, label 0."""
+    pattern = shared_dir / "data" / "xrd_examples" / scan
+    done = lab.run("xrd", "--sample", "S1", "--pattern", str(pattern), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["verdict"] == "no_nasicon" and out["nasicon_fraction"] is None
+    assert out["label"]["value"] == 0
+    (row,) = lab.rows("xrd_results")
+    assert row["verdict"] == "no_nasicon" and row["verdict_reason"] == out["reason"]
+    assert row["phase_pure"] == 0 and row["impurity_fraction"] is None
+    assert json.loads(row["phases"] or "null") is None  # no phases, no NASICON fraction
+    assert row["a_a"] is None and row["space_group"] is None
+    _assert_kept(lab, pattern, row["raw_path"], row["raw_sha256"])
+    assert _labels(lab) == {NZSP: (0, "experiment")}
+
+
+def test_the_analysis_verdicts_are_the_ones_the_table_accepts() -> None:
+    from experiments.xrd import VERDICTS
+    from registry.tables import XRD_VERDICTS
+
+    assert tuple(VERDICTS) == XRD_VERDICTS
+
+
+def test_an_inconclusive_pattern_is_stored_without_a_label(
+    lab: Lab, tmp_path: Path
+) -> None:
+    """An unexplained strong peak: verdict inconclusive, phase_pure unknown, no label."""
+    y = _pattern(NZSP, 0.0, seed=7)
+    y = y + np.random.default_rng(8).poisson(3000 * np.exp(-(((GRID - 26.0) / 0.06) ** 2)))
+    path = _write_xy(tmp_path / "odd.xy", GRID, y)
+    done = lab.run("xrd", "--sample", "S1", "--pattern", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["verdict"] == "inconclusive" and "26.0" in out["reason"]
+    assert out["label"]["value"] is None
+    (row,) = lab.rows("xrd_results")
+    assert row["verdict"] == "inconclusive" and row["phase_pure"] is None
+    assert _labels(lab) == {}
+
+
 def test_a_spectrum_is_stored_as_conductivities_in_s_per_cm(
     lab: Lab, files: dict[str, Path]
 ) -> None:

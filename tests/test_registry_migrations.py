@@ -74,16 +74,74 @@ def test_a_database_behind_names_the_upgrade_command(any_url: str) -> None:
         Registry.from_url(any_url)
 
 
-def test_a_database_at_an_old_revision_names_the_upgrade_command(
-    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    upgrade(sqlite_url)
-    # pretend this nasicon knows a newer revision than the database holds
-    monkeypatch.setattr("registry.migrations.head_revision", lambda: "0002")
+def test_a_database_at_an_old_revision_names_the_upgrade_command(sqlite_url: str) -> None:
+    upgrade(sqlite_url, "0001")
+    head = head_revision()
+    assert head != "0001"
     with pytest.raises(SchemaVersionError) as info:
         Registry.from_url(sqlite_url)
     assert f"nasicon --db '{sqlite_url}' db upgrade" in str(info.value)
-    assert "behind 0002" in str(info.value)
+    assert f"behind {head}" in str(info.value)
+
+
+_XRD_0001 = (
+    "INSERT INTO xrd_results (sample_pk, phase_pure, phases, is_retraction, recorded_by, "
+    "recorded_at) VALUES (:pk, :pure, NULL, false, 'ann', CURRENT_TIMESTAMP)"
+)
+
+
+def test_upgrade_0001_to_0002_keeps_xrd_rows_and_their_immutability(any_url: str) -> None:
+    """A registry with XRD rows at 0001 upgrades: rows kept (verdict NULL), the new check
+    takes an inconclusive row without phase_pure, and the rows stay immutable."""
+    upgrade(any_url, "0001")
+    engine = sa.create_engine(any_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("INSERT INTO campaigns (name, created_at) VALUES ('c', CURRENT_TIMESTAMP)")
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO compositions (formula, na, m_site, a_site, descriptors, "
+                    "descriptors_version, created_at) VALUES ('Na3Zr2Si2PO12', 3, '[]', '[]', "
+                    "'{}', 'v', CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "INSERT INTO samples (campaign_id, sample_id, composition_id, source, "
+                    "created_at, created_by) VALUES (1, 'S1', 1, 'bench', CURRENT_TIMESTAMP, 'ann')"
+                )
+            )
+            conn.execute(sa.text(_XRD_0001), {"pk": 1, "pure": True})
+            with pytest.raises(sa.exc.IntegrityError):  # 0001: a verdict needs phase_pure
+                with conn.begin_nested():
+                    conn.execute(sa.text(_XRD_0001), {"pk": 1, "pure": None})
+        upgrade(any_url)
+        with engine.begin() as conn:
+            rows = conn.execute(sa.text("SELECT phase_pure, verdict FROM xrd_results")).all()
+            assert [(bool(r[0]), r[1]) for r in rows] == [(True, None)]
+            conn.execute(
+                sa.text(
+                    "INSERT INTO xrd_results (sample_pk, verdict, verdict_reason, is_retraction, "
+                    "recorded_by, recorded_at) VALUES (1, 'inconclusive', 'R_wp 40 %', false, "
+                    "'ann', CURRENT_TIMESTAMP)"
+                )
+            )
+        for sql in ("UPDATE xrd_results SET phase_pure = false", "DELETE FROM xrd_results"):
+            with pytest.raises(sa.exc.DBAPIError, match="immutable"), engine.begin() as conn:
+                conn.execute(sa.text(sql))
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO xrd_results (sample_pk, verdict, is_retraction, recorded_by, "
+                    "recorded_at) VALUES (1, 'maybe', false, 'ann', CURRENT_TIMESTAMP)"
+                )
+            )
+        indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("xrd_results")}
+        assert "ix_xrd_results_sample_pk" in indexes
+    finally:
+        engine.dispose()
 
 
 def test_a_database_from_a_newer_nasicon_is_refused(sqlite_url: str) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from experiments.xrd.detect import LineCheck, Peak
 from experiments.xrd.references import MAIN_PHASE
+from loop.settings import XRDConfig
 
 ANALYSIS_VERSION = "xrd-fullprofile-2.0"
 #: phase_pure / impure: NASICON found and the fit explains the pattern (fractions reported);
@@ -36,6 +37,17 @@ class Criteria:
 
     def to_dict(self) -> dict[str, float]:
         return dict(self.__dict__)
+
+    @classmethod
+    def from_settings(cls, xrd: XRDConfig) -> Criteria:
+        """The thresholds of the ``[xrd]`` settings."""
+        return cls(
+            impurity_threshold=xrd.impurity_threshold,
+            detection_sigma=xrd.detection_sigma,
+            max_rwp=xrd.max_rwp,
+            residual_sigma=xrd.residual_sigma,
+            residual_fraction=xrd.residual_fraction,
+        )
 
 
 @dataclass(frozen=True, eq=False)

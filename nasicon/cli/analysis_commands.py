@@ -59,13 +59,7 @@ def _finite(x: float | None) -> float | None:
 def _criteria(cfg):
     from experiments.xrd import Criteria
 
-    return Criteria(
-        impurity_threshold=cfg.impurity_threshold,
-        detection_sigma=cfg.detection_sigma,
-        max_rwp=cfg.max_rwp,
-        residual_sigma=cfg.residual_sigma,
-        residual_fraction=cfg.residual_fraction,
-    )
+    return Criteria.from_settings(cfg)
 
 
 @xrd_app.command("analyze")

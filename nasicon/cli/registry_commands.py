@@ -35,6 +35,7 @@ from experiments.records import (
     with_raw_file,
 )
 from experiments.training_data import training_frame
+from experiments.xrd import Criteria
 from loop.errors import NasiconError, ValidationError
 from loop.settings import NasiconConfig
 from nasicon.cli.context import state
@@ -414,7 +415,11 @@ def _store_measurement(
 
 def _print_xrd(m: XRDMeasurement) -> None:
     a = m.analysis
-    table = Table(title=f"{m.raw_file.name}: {'phase pure' if a.phase_pure else 'NOT phase pure'}")
+    verdict = {"phase_pure": "phase pure", "impure": "NOT phase pure"}.get(a.verdict, a.verdict)
+    console.print(f"{m.raw_file.name}: {verdict} ({a.reason})", highlight=False)
+    if not a.phases:
+        return
+    table = Table(title=f"{m.raw_file.name}: phases")
     table.add_column("phase")
     table.add_column("wt%", justify="right")
     table.add_column("± wt%", justify="right")
@@ -425,10 +430,10 @@ def _print_xrd(m: XRDMeasurement) -> None:
     cell = ""
     if m.record.a_a is not None:
         cell = f"; NASICON a = {m.record.a_a:.4f} A, c = {m.record.c_a:.4f} A"
+    fit = "" if a.rwp is None else f"R_wp {a.rwp:.2f} % (R_exp {a.r_exp:.2f} %), "
+    shift = "" if a.zero_shift is None else f"zero shift {a.zero_shift:+.4f} deg, "
     console.print(
-        f"R_wp {a.rwp:.2f} % (R_exp {a.r_exp:.2f} %), zero shift {a.zero_shift:+.4f} deg, "
-        f"threshold {100 * a.impurity_threshold:g} wt%{cell}",
-        highlight=False,
+        f"{fit}{shift}threshold {100 * a.impurity_threshold:g} wt%{cell}", highlight=False
     )
 
 
@@ -526,6 +531,7 @@ def record_xrd(
                     sample, pattern,
                     wavelength_a=cfg.xrd.wavelength_a if wavelength is None else wavelength,
                     impurity_threshold=cfg.xrd.impurity_threshold,
+                    criteria=Criteria.from_settings(cfg.xrd), reference_dir=cfg.xrd.reference_dir,
                     composition=composition or known.formula, notes=notes, campaign=campaign,
                     formula=formula, supersedes_id=supersedes, reason=reason,
                 )  # fmt: skip
@@ -753,9 +759,10 @@ def _summary(kind: str, values: dict[str, Any]) -> str:
             p["name"] + ("" if p.get("weight_fraction") is None else f"={p['weight_fraction']:g}")
             for p in phases
         )
-        return ("phase pure" if values.get("phase_pure") else "not pure") + (
-            f" [{text}]" if text else ""
+        verdict = values.get("verdict") or (
+            "phase pure" if values.get("phase_pure") else "not pure"
         )
+        return verdict + (f" [{text}]" if text else "")
     parts = [
         f"{name} {values[key]:.3g} S/cm"
         for key, name in (
