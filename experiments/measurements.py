@@ -32,9 +32,10 @@ from typing import Any
 from experiments.impedance import (
     Conductivity,
     ImpedanceFit,
-    check_geometry,
     conductivity,
     fit_spectrum,
+    read_spectrum,
+    resolve_pellet,
 )
 from experiments.records import (
     ConductivityRecord,
@@ -215,16 +216,20 @@ def conductivity_measurement(
     sample_id: str,
     spectrum_file: str | Path,
     *,
-    thickness_mm: float,
-    area_cm2: float,
+    thickness_mm: float | None = None,
+    area_cm2: float | None = None,
     temperature_c: float | None = None,
     temperature_k: float | None = None,
     notes: str | None = None,
+    f_min_hz: float | None = None,
+    f_max_hz: float | None = None,
     **record_fields: Any,
 ) -> ConductivityMeasurement:
     """Fit ``spectrum_file`` and build the conductivity record of ``sample_id``.
 
-    sigma = L / (R A) in S/cm from the pellet thickness (mm) and electrode area (cm^2):
+    sigma = L / (R A) in S/cm from the pellet thickness (mm) and electrode area (cm^2), each
+    the caller's value when given, else the one the file states (where each came from is
+    kept in the notes); only points with ``f_min_hz`` <= f <= ``f_max_hz`` are fitted;
     total from R_b + R_gb, bulk from R_b, grain boundary from R_gb when the fit resolves
     one. The measurement temperature is in C or K (25 C when neither is given).
     ``record_fields`` go to the record (ea_ev, relative_density, campaign, ...).
@@ -234,17 +239,19 @@ def conductivity_measurement(
             points, thickness or area not > 0, both temperatures given.
         FitDidNotConvergeError: the circuit fit did not converge or misses the data.
     """
-    check_geometry(thickness_mm, area_cm2)
     if temperature_c is not None and temperature_k is not None:
         raise ValidationError("give the measurement temperature in C or in K, not both")
     path = Path(spectrum_file)
     digest = _digest(path)
+    spectrum = read_spectrum(path)
+    pellet = resolve_pellet(spectrum.geometry, thickness_mm, area_cm2, str(path))
+    thickness_mm, area_cm2 = pellet.thickness_mm, pellet.area_cm2
     t_c = (
         temperature_c
         if temperature_k is None
         else float(temperature_k) - 273.15  # the fit only labels its plot with it
     )
-    fit = fit_spectrum(path, temperature_c=t_c)
+    fit = fit_spectrum(spectrum, temperature_c=t_c, f_min_hz=f_min_hz, f_max_hz=f_max_hz)
     cond = conductivity(fit, thickness_mm, area_cm2)
     sigma_gb = None
     if fit.r_grain_boundary is not None and fit.r_grain_boundary.value > 0:
@@ -256,7 +263,8 @@ def conductivity_measurement(
     what = (
         f"{fit.analysis_version} {fit.circuit}: {', '.join(r_parts)}; {caps}; "
         f"RMS residual {100 * fit.residual_rms:.2f} % of |Z|; "
-        f"pellet {thickness_mm:g} mm, {area_cm2:g} cm2"
+        f"pellet {thickness_mm:g} mm ({pellet.thickness_from}), {area_cm2:g} cm2 "
+        f"({pellet.area_from})"
     )
     temps = {"temperature_c": temperature_c} if temperature_k is None else {}
     record = ConductivityRecord.create(

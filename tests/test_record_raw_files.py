@@ -293,6 +293,21 @@ def test_a_spectrum_is_stored_as_conductivities_in_s_per_cm(
     assert Path(out["plot"]).read_bytes()[:4] == b"\x89PNG"
 
 
+def test_the_pellet_comes_from_a_file_that_states_it(lab: Lab, shared_dir: Path) -> None:
+    """Example2a.txt states diameter 13 mm and thickness 0.75 mm: no geometry options needed."""
+    spectrum = shared_dir / "data" / "eis_examples" / "eisfitpython" / "Example2a.txt"
+    done = lab.run("conductivity", "--sample", "S1", "--eis", str(spectrum), "--json")
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    area = np.pi * 1.3**2 / 4
+    assert out["thickness_mm"] == pytest.approx(0.75) and out["area_cm2"] == pytest.approx(area)
+    (row,) = lab.rows("conductivity_results")
+    assert "pellet 0.75 mm (file)" in row["notes"] and "cm2 (file)" in row["notes"]
+    expected = 0.075 / (out["r_total_ohm"] * area)
+    assert row["sigma_total_s_cm"] == pytest.approx(expected, rel=1e-9)
+    _assert_kept(lab, spectrum, row["raw_path"], row["raw_sha256"])
+
+
 def test_explicit_numbers_still_work_without_a_file(lab: Lab) -> None:
     done = lab.run("conductivity", "--sample", "S1", "--total", "1.2", "--unit", "mS/cm", "--json")
     assert done.returncode == 0, done.stderr
@@ -337,6 +352,10 @@ BAD_INPUT = {
     ),
     "unknown sample": (
         ["xrd", "--sample", "S9", "--pattern", "{pure}"], ("unknown sample id 'S9'",)
+    ),
+    "no pellet on the command line or in the file": (
+        ["conductivity", "--sample", "S1", "--eis", "{spectrum}", "--area-cm2", "1"],
+        ("does not state the pellet thickness (--thickness-mm)",),
     ),
     "refused after the analysis (wrong formula)": (
         ["xrd", "--sample", "S1", "--pattern", "{pure}", "--formula", LU_NZSP],

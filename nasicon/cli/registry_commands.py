@@ -568,10 +568,10 @@ def record_conductivity(
         "the pellet geometry; the file is kept by SHA-256.",
     ),
     thickness_mm: float | None = typer.Option(
-        None, "--thickness-mm", help="With --eis: pellet thickness, mm."
+        None, "--thickness-mm", help="With --eis: pellet thickness, mm (default: the file's)."
     ),
     area_cm2: float | None = typer.Option(
-        None, "--area-cm2", help="With --eis: electrode area, cm^2."
+        None, "--area-cm2", help="With --eis: electrode area, cm^2 (default: the file's)."
     ),
     total: float | None = typer.Option(None, "--total", help="Total conductivity, in --unit."),
     bulk: float | None = typer.Option(None, "--bulk", help="Bulk conductivity, in --unit."),
@@ -610,7 +610,6 @@ def record_conductivity(
     """
     cfg = _config(ctx)
     if eis is not None:
-        from experiments.impedance import check_geometry
         from experiments.measurements import conductivity_measurement
 
         _file_or_numbers(
@@ -620,9 +619,6 @@ def record_conductivity(
                 "--unit": unit is not None, "--raw": raw is not None,
             },
         )  # fmt: skip
-        if thickness_mm is None or area_cm2 is None:
-            raise ValidationError("--eis needs the pellet geometry: --thickness-mm and --area-cm2")
-        check_geometry(thickness_mm, area_cm2)
         with _registry(ctx) as registry:
             _sample(registry, sample, campaign)  # an unknown sample stops here
             with _analysing(f"fitting {eis.name}") as progress:
