@@ -420,3 +420,21 @@ def test_the_store_keeps_only_files_of_stored_records(lab: Lab, files: dict[str,
             store_measurement(registry, analysed, store_dir=lab.store, recorded_by="test")
     assert lab.stored_files() == [Path(kept.record.raw_path)]
     assert [r["id"] for r in lab.rows("xrd_results")] == [kept.record_id]
+
+
+def test_a_bad_reference_cif_stops_the_record_and_stores_nothing(
+    lab: Lab, files: dict[str, Path], tmp_path: Path
+) -> None:
+    """A folder of the lab's reference CIFs ([xrd] reference_dir) with a broken file."""
+    cifs = tmp_path / "cifs"
+    cifs.mkdir()
+    (cifs / "broken.cif").write_text("data_broken\n_cell_length_a 5.0\nnot a cif at all\n")
+    before = row_counts(lab.url)
+    done = run_nasicon(
+        ["--db", lab.url, "record", "xrd", "--sample", "S1", "--pattern", str(files["pure"])],
+        cwd=lab.root,
+        env={**lab.env, "NASICON_XRD__REFERENCE_DIR": str(cifs)},
+    )
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert_one_error_line(done.stderr, "broken.cif")
+    assert row_counts(lab.url) == before and lab.stored_files() == []
