@@ -123,3 +123,81 @@ def importance_figure(features: Sequence[str], error_rise: Sequence[float], mode
     ax.set(xlabel="rise in CV error when dropped, percentage points",
            title=f"drop-column importance: {model}")
     return fig
+
+
+def reliability_figure(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    n_bins: int = 10,
+    ncols: int = 4,
+) -> Figure:
+    """Reliability diagram per model: mean predicted P(accessible) against the observed
+    fraction accessible in equal-width bins, with the bin counts as a histogram below.
+
+    Args:
+        curves: model name -> (y_true 0/1, out-of-fold P(accessible)); models without
+            probabilities are left out by the caller.
+        n_bins: equal-width bins on [0, 1].
+    """
+    from loop.evaluation.calibration import reliability_curve
+    from loop.evaluation.metrics import probability_metrics
+
+    n = max(len(curves), 1)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig = Figure(figsize=(3.1 * ncols, 3.6 * nrows), layout="constrained")
+    grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[3, 1] * nrows)
+    for k, (name, (y_true, p)) in enumerate(curves.items()):
+        row, col = divmod(k, ncols)
+        ax = fig.add_subplot(grid[2 * row, col])
+        hist = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        y_true, p = np.asarray(y_true), np.asarray(p, dtype=float)
+        curve = reliability_curve(y_true, p, n_bins)
+        m = probability_metrics(y_true, p)
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+        ax.plot(curve.mean_predicted, curve.observed, "o-", ms=3.5, lw=1.4, color="tab:blue")
+        ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="observed fraction accessible")
+        ax.set_title(f"{name}\nECE {m['ece']:.3f}, Brier {m['brier']:.3f}", fontsize="small")
+        ax.tick_params(labelbottom=False, labelsize="x-small")
+        hist.hist(p, bins=curve.edges, color="0.5")
+        hist.set_yscale("log")
+        hist.set_xlabel("predicted P(accessible)", fontsize="small")
+        hist.tick_params(labelsize="x-small")
+    return fig
+
+
+def experimental_tradeoff_figure(
+    points: Mapping[str, tuple[float, float]],
+    *,
+    n_made: int,
+    f1_goal: float | None = None,
+    recall_reference: float | None = None,
+    highlight: Sequence[str] = (),
+) -> Figure:
+    """Scatter of DFT CV macro-F1 (x) against made compositions accepted (y), one point
+    per model or variant.
+
+    Args:
+        points: label -> (mean DFT macro-F1, number of made compositions predicted accessible).
+        n_made: number of made compositions (the y-axis top).
+        f1_goal: vertical line at the DFT macro-F1 goal.
+        recall_reference: horizontal line (e.g. the published tolerance factor's count).
+        highlight: labels drawn in red (e.g. the champion).
+    """
+    fig = Figure(figsize=(7.0, 5.0), layout="constrained")
+    ax = fig.add_subplot()
+    for label, (f1, accepted) in points.items():
+        colour = "tab:red" if label in highlight else "tab:blue"
+        ax.scatter([f1], [accepted], s=28, color=colour, zorder=3)
+        ax.annotate(label, (f1, accepted), textcoords="offset points", xytext=(4, 3),
+                    fontsize="x-small", color=colour)
+    if f1_goal is not None:
+        ax.axvline(f1_goal, color="0.4", ls="--", lw=1, label=f"DFT macro-F1 goal {f1_goal}")
+    if recall_reference is not None:
+        ax.axhline(recall_reference, color="0.4", ls=":", lw=1,
+                   label=f"published tolerance factor ({recall_reference:g}/{n_made})")
+    ax.set(xlabel="DFT 10-fold macro-F1 (mean over folds)",
+           ylabel=f"made compositions predicted accessible (of {n_made}, out of fold)",
+           ylim=(0, n_made + 0.8), title="fitting DFT labels vs accepting what labs made")
+    ax.legend(loc="lower left", fontsize="small")
+    return fig
