@@ -105,6 +105,7 @@ def test_spec_builds_its_calibration_once_and_refuses_unknown_methods() -> None:
     assert not isinstance(spec.build(), CalibratedClassifierCV)
     svm = MODELS["svm"].build(deploy=True, calibrate=True)
     assert not isinstance(svm.estimator, CalibratedClassifierCV)  # not wrapped twice
+    assert svm.method == MODELS["svm"].calibration
     with pytest.raises(ValidationError, match="unknown calibration 'platt'"):
         calibrated(LogisticRegression(), "platt")
 

@@ -137,3 +137,10 @@ def test_monotone_booster_never_rewards_larger_t1_or_t2(small_set) -> None:
             Z[:, j] = v
             p.append(model.predict_proba(Z)[:, 1])
         assert np.all(np.diff(np.array(p), axis=0) <= 1e-12), name
+
+
+def test_every_model_declares_a_known_calibration_and_the_published_line_none() -> None:
+    from loop.models.calibration import CALIBRATION_METHODS
+
+    assert all(spec.calibration in CALIBRATION_METHODS for spec in MODELS.values())
+    assert MODELS["tolerance_factor_published"].calibration == "none"  # a fixed reference

@@ -74,10 +74,11 @@ class ModelSpec:
         calibrate: bool = False,
     ) -> BaseEstimator:
         """An unfitted estimator with ``defaults`` updated by ``params``; wrapped in the
-        spec's ``calibration`` when ``calibrate`` (a model whose deploy params already
-        calibrate it is not wrapped twice)."""
+        spec's ``calibration`` when ``calibrate``. ``deploy_params`` exist to give a model
+        probabilities for prediction; when a calibration does that (``calibrate`` and a
+        calibration other than ``none``) they are not applied."""
         kwargs = {**self.defaults, **(params or {})}
-        if deploy:
+        if deploy and not (calibrate and self.calibration != "none"):
             kwargs.update(self.deploy_params)
         estimator = self.factory(random_state=random_state, **kwargs)
         if calibrate:
