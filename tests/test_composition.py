@@ -54,7 +54,7 @@ def test_default_oxidation_states_and_override() -> None:
     assert comp.formula == "Na3Ti2P3O12|Ti+3"
     assert parse_nasicon(comp.formula) == comp  # the override survives a round trip
     with pytest.raises(CompositionError, match="not charge balanced"):
-        parse_nasicon("Na3Ti2(PO4)3")  # Ti4+ by default
+        parse_nasicon("Na3Ti2(PO4)3", {"Ti": 4})  # an explicit state is never re-inferred
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from registry import Registry
 NASICON = str(Path(sys.executable).with_name("nasicon"))
 LEADERBOARD_KEYS = {
     "model", "accuracy", "f1_macro", "balanced_accuracy", "roc_auc", "f1_macro_sd", "params",
+    "brier", "log_loss", "ece",  # issue 13: calibration figures on the leaderboard
 }
 
 

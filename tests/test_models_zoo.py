@@ -121,3 +121,26 @@ def test_scaling_sits_inside_the_pipelines_that_need_it() -> None:
     for name in ("knn", "svm", "mlp", "gnb_full"):
         est = MODELS[name].build()
         assert type(est.steps[0][1]).__name__ == "StandardScaler", name
+
+
+def test_monotone_booster_never_rewards_larger_t1_or_t2(small_set) -> None:
+    X, y = small_set
+    spec = MODELS["gradient_boosting_monotone"]
+    model = spec.build(random_state=0).fit(X[list(spec.features)].to_numpy(), y)
+    base = X[list(spec.features)].to_numpy()[:50]
+    for name in ("t1", "t2"):
+        j = list(spec.features).index(name)
+        grid = np.linspace(X[name].min(), X[name].max(), 12)
+        p = []
+        for v in grid:
+            Z = base.copy()
+            Z[:, j] = v
+            p.append(model.predict_proba(Z)[:, 1])
+        assert np.all(np.diff(np.array(p), axis=0) <= 1e-12), name
+
+
+def test_every_model_declares_a_known_calibration_and_the_published_line_none() -> None:
+    from loop.models.calibration import CALIBRATION_METHODS
+
+    assert all(spec.calibration in CALIBRATION_METHODS for spec in MODELS.values())
+    assert MODELS["tolerance_factor_published"].calibration == "none"  # a fixed reference

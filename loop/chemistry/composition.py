@@ -7,7 +7,7 @@ A formula unit has 12 O; Na (0 to 4) fills the Na sites, octahedral metals the M
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from loop.chemistry.formula import parse_formula
@@ -19,6 +19,7 @@ from loop.chemistry.ions import (
     ion_properties,
     known_elements,
 )
+from loop.chemistry.oxidation import infer_m_site_states
 from loop.errors import CompositionError
 
 #: Tolerance on site totals (M = 2, A = 3 per formula unit) and on charge balance.
@@ -45,11 +46,15 @@ class NasiconComposition:
         na: Na per formula unit (0 to 4).
         m_site: (ion, amount) of each M-site cation; amounts sum to 2.
         a_site: (ion, amount) of each polyanion centre (Si/P/S); amounts sum to 3.
+        inferred: (element, state) of M-site cations whose default state did not balance
+            the charge and was inferred (:mod:`loop.chemistry.oxidation`); not part of
+            equality (the canonical formula carries the states).
     """
 
     na: float
     m_site: tuple[tuple[Ion, float], ...]
     a_site: tuple[tuple[Ion, float], ...]
+    inferred: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def formula(self) -> str:
@@ -114,10 +119,15 @@ def parse_nasicon(
             ``|Ti+3,V+4`` oxidation-state overrides.
         oxidation_states: overrides of the default table (element -> charge).
 
+    A multivalent M-site cation whose default state leaves the charge unbalanced gets the
+    common state that balances it (:func:`loop.chemistry.oxidation.infer_m_site_states`;
+    ``NaNbZr(PO4)3`` is Nb4+), reported in ``inferred`` and in the canonical formula.
+
     Raises:
         CompositionError: unknown element, an element that fits no site, no oxygen, M total
-            != 2 or A total != 3, charge imbalance, Na outside 0..4, or an M-site ion with no
-            CN VI Shannon radius. The message names the offending value.
+            != 2 or A total != 3, Na outside 0..4, a charge that no common states balance or
+            that several balance equally well, or an M-site ion with no CN VI Shannon
+            radius. The message names the offending value.
     """
     body, inline = _split_overrides(formula)
     overrides = {**inline, **oxidation_states} if oxidation_states else inline
@@ -128,28 +138,27 @@ def parse_nasicon(
         raise CompositionError(f"{formula!r} has no oxygen; a NASICON formula unit has 12 O")
     scale = O_PER_FORMULA_UNIT / oxygen
     na = amounts.pop("Na", 0.0) * scale
-    m_site: list[tuple[Ion, float]] = []
+    m_amounts: dict[str, float] = {}
     a_site: list[tuple[Ion, float]] = []
-    charge = na - 2 * O_PER_FORMULA_UNIT
-    m_total = a_total = 0.0
+    fixed_charge = na - 2 * O_PER_FORMULA_UNIT
+    a_total = 0.0
     for el, amt in amounts.items():
         amt *= scale
         if el in A_SITE_OXIDATION_STATES:
             ion = _ion(el, A_SITE_OXIDATION_STATES[el])
             a_site.append((ion, amt))
             a_total += amt
+            fixed_charge += ion.charge * amt
         elif el in M_SITE_OXIDATION_STATES:
-            ion = _ion(el, overrides.get(el, M_SITE_OXIDATION_STATES[el]))
-            m_site.append((ion, amt))
-            m_total += amt
+            m_amounts[el] = amt
         else:
             _check_elements({el: amt}, formula)
             raise CompositionError(
                 f"{el} fits no NASICON site (Na, octahedral M, or polyanion centre Si/P/S)"
             )
-        charge += ion.charge * amt
     if overrides:
         _check_overrides(overrides)
+    m_total = sum(m_amounts.values())
     if abs(m_total - M_TOTAL) > SITE_TOLERANCE:
         raise CompositionError(f"{formula!r}: M-site total is {m_total:.6g} per 12 O, must be 2")
     if abs(a_total - A_TOTAL) > SITE_TOLERANCE:
@@ -158,17 +167,19 @@ def parse_nasicon(
         )
     if not -SITE_TOLERANCE <= na <= NA_MAX + SITE_TOLERANCE:
         raise CompositionError(f"{formula!r}: Na is {na:.6g} per 12 O, must be within 0..4")
+    for el in m_amounts.keys() & overrides.keys():
+        ion_properties(_ion(el, overrides[el]))  # an explicit state must have a radius
+    states, inferred = infer_m_site_states(m_amounts, fixed_charge, overrides, formula)
+    m_site = [(_ion(el, states[el]), amt) for el, amt in m_amounts.items()]
     for ion, _ in m_site:
         ion_properties(ion)  # raises when there is no CN VI radius
     if len(m_site) > 1:
         m_site.sort(key=_m_order)
     if len(a_site) > 1:
         a_site.sort(key=_a_order)
-    if abs(charge) > SITE_TOLERANCE * 10:
-        raise CompositionError(
-            f"{formula!r} is not charge balanced: net charge {charge:+.4g} per formula unit"
-        )
-    return NasiconComposition(max(na, 0.0), tuple(m_site), tuple(a_site))
+    return NasiconComposition(
+        max(na, 0.0), tuple(m_site), tuple(a_site), tuple((el, states[el]) for el in inferred)
+    )
 
 
 @cache

@@ -58,12 +58,17 @@ def fit_estimator(
 
 def accessibility_score(estimator: BaseEstimator, X: np.ndarray) -> np.ndarray:
     """P(accessible) if the estimator has ``predict_proba``, else its decision function."""
+    return scored(estimator, X)[0]
+
+
+def scored(estimator: BaseEstimator, X: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(accessibility score, whether it is a probability) of a fitted estimator."""
     if hasattr(estimator, "predict_proba"):
         try:
-            return estimator.predict_proba(X)[:, 1]
+            return estimator.predict_proba(X)[:, 1], True
         except AttributeError:  # e.g. SVC(probability=False) exposes the name but refuses
             pass
-    return estimator.decision_function(X)
+    return estimator.decision_function(X), False
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class CVResult:
         oof_score: out-of-fold accessibility score per row (probability or decision value).
         oof_pred: out-of-fold predicted label per row.
         seconds: wall time of the CV, s.
+        probability: whether ``oof_score`` is P(accessible) (else a decision value).
     """
 
     folds: tuple[dict[str, Any], ...]
@@ -83,6 +89,7 @@ class CVResult:
     oof_score: np.ndarray = field(repr=False)
     oof_pred: np.ndarray = field(repr=False)
     seconds: float
+    probability: bool = False
 
     @property
     def f1_macro(self) -> float:
@@ -117,17 +124,22 @@ def cross_validate(
     oof_score = np.full(y.size, np.nan)
     oof_pred = np.full(y.size, -1, dtype=int)
     done: list[dict[str, Any]] = []
+    probability = True
     limits = threadpool_limits(limits=threads) if threads else None
     try:
         for k, (train, test) in enumerate(stratified_folds(y, folds, seed)):
             model = clone(estimator)
             w = None if sample_weight is None else np.asarray(sample_weight)[train]
             fit_estimator(model, X[train], y[train], w)
-            score = accessibility_score(model, X[test])
+            score, is_probability = scored(model, X[test])
+            probability = probability and is_probability
             pred = np.asarray(model.predict(X[test])).astype(int)
             oof_score[test] = score
             oof_pred[test] = pred
-            metrics = {"fold": k, **fold_metrics(y[test], pred, score)}
+            metrics = {
+                "fold": k,
+                **fold_metrics(y[test], pred, score, probability=is_probability),
+            }
             done.append(metrics)
             if on_fold is not None:
                 on_fold(k, metrics, done)
@@ -140,4 +152,5 @@ def cross_validate(
         oof_score=oof_score,
         oof_pred=oof_pred,
         seconds=time.perf_counter() - start,
+        probability=probability and bool(done),
     )

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 from sklearn.metrics import auc, roc_curve
 
 from loop.descriptors.tolerance_factor import PUBLISHED_INTERCEPT, PUBLISHED_SLOPE
@@ -122,4 +123,104 @@ def importance_figure(features: Sequence[str], error_rise: Sequence[float], mode
     ax.axvline(0, color="black", lw=0.8)
     ax.set(xlabel="rise in CV error when dropped, percentage points",
            title=f"drop-column importance: {model}")
+    return fig
+
+
+def reliability_figure(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    *,
+    n_bins: int = 10,
+    ncols: int = 4,
+) -> Figure:
+    """Reliability diagram per model: mean predicted P(accessible) against the observed
+    fraction accessible in equal-width bins, with the bin counts as a histogram below.
+
+    Args:
+        curves: model name -> (y_true 0/1, out-of-fold P(accessible)); models without
+            probabilities are left out by the caller.
+        n_bins: equal-width bins on [0, 1].
+    """
+    from loop.evaluation.calibration import reliability_curve
+    from loop.evaluation.metrics import probability_metrics
+
+    n = max(len(curves), 1)
+    ncols = min(ncols, n)
+    nrows = int(np.ceil(n / ncols))
+    fig = Figure(figsize=(3.1 * ncols, 3.6 * nrows), layout="constrained")
+    grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[3, 1] * nrows)
+    for k, (name, (y_true, p)) in enumerate(curves.items()):
+        row, col = divmod(k, ncols)
+        ax = fig.add_subplot(grid[2 * row, col])
+        hist = fig.add_subplot(grid[2 * row + 1, col], sharex=ax)
+        y_true, p = np.asarray(y_true), np.asarray(p, dtype=float)
+        curve = reliability_curve(y_true, p, n_bins)
+        m = probability_metrics(y_true, p)
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+        ax.plot(curve.mean_predicted, curve.observed, "o-", ms=3.5, lw=1.4, color="tab:blue")
+        ax.set(xlim=(0, 1), ylim=(0, 1), ylabel="observed fraction accessible")
+        ax.set_title(f"{name}\npooled ECE {m['ece']:.3f}, Brier {m['brier']:.3f}",
+                     fontsize="small")
+        ax.tick_params(labelbottom=False, labelsize="x-small")
+        hist.hist(p, bins=curve.edges, color="0.5")
+        hist.set_yscale("log")
+        hist.yaxis.set_minor_formatter(NullFormatter())
+        hist.set_xlabel("predicted P(accessible)", fontsize="small")
+        hist.tick_params(labelsize="x-small")
+    return fig
+
+
+def experimental_tradeoff_figure(
+    points: Mapping[str, tuple[float, float]],
+    *,
+    n_made: int,
+    groups: Mapping[str, str] | None = None,
+    f1_goal: float | None = None,
+    recall_reference: float | None = None,
+    highlight: Sequence[str] = (),
+) -> Figure:
+    """Scatter of DFT CV macro-F1 (x) against made compositions accepted (y), one numbered
+    point per model or variant, the numbers explained in a key beside the plot.
+
+    Args:
+        points: label -> (mean DFT macro-F1, number of made compositions predicted accessible).
+        n_made: number of made compositions (the y-axis top).
+        groups: label -> group name (one colour and marker per group).
+        f1_goal: vertical line at the DFT macro-F1 goal.
+        recall_reference: horizontal line (e.g. the published tolerance factor's count).
+        highlight: labels drawn larger, with a red edge (e.g. the champion).
+    """
+    groups = dict(groups or {})
+    names = list(dict.fromkeys(groups.get(k, "") for k in points))
+    markers = "osD^vP*X"
+    fig = Figure(figsize=(12.0, 6.0), layout="constrained")
+    ax, key = fig.subplots(1, 2, width_ratios=[1.4, 1])
+    seen: dict[tuple[float, float], int] = {}
+    labelled: set[int] = set()
+    lines = []
+    for i, (label, (f1, accepted)) in enumerate(points.items(), start=1):
+        g = names.index(groups.get(label, ""))
+        spot = (round(f1, 3), float(accepted))
+        dy = 0.28 * seen.get(spot, 0)  # stack coinciding points
+        seen[spot] = seen.get(spot, 0) + 1
+        hi = label in highlight
+        legend = names[g] if names[g] and g not in labelled else None
+        labelled.add(g)
+        ax.scatter([f1], [accepted + dy], s=60 if hi else 26, marker=markers[g % len(markers)],
+                   color=f"C{g}", edgecolors="red" if hi else "none", linewidths=1.5, zorder=3,
+                   label=legend)
+        ax.annotate(str(i), (f1, accepted + dy), textcoords="offset points", xytext=(4, 2),
+                    fontsize=7, color=f"C{g}")
+        lines.append(f"{i:>2}  {label}{'  (champion)' if hi else ''}")
+    if f1_goal is not None:
+        ax.axvline(f1_goal, color="0.4", ls="--", lw=1, label=f"DFT macro-F1 goal {f1_goal}")
+    if recall_reference is not None:
+        ax.axhline(recall_reference, color="0.4", ls=":", lw=1,
+                   label=f"published tolerance factor ({recall_reference:g}/{n_made})")
+    ax.set(xlabel="DFT 10-fold macro-F1 (mean over folds)",
+           ylabel=f"made compositions predicted accessible (of {n_made}, out of fold)",
+           ylim=(0, n_made + 1), title="fitting DFT labels vs accepting what labs made")
+    ax.legend(loc="lower left", fontsize="small")
+    key.set_axis_off()
+    key.text(0, 1, "\n".join(lines), va="top", ha="left", family="monospace",
+             fontsize=6.5 if len(lines) > 30 else 8, transform=key.transAxes)
     return fig

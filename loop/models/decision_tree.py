@@ -46,4 +46,5 @@ SPEC = ModelSpec(
     defaults={"max_depth": 30, "min_samples_leaf": 1, "criterion": "gini", "class_weight": None},
     search_space=decision_tree_space,
     tune=True,
+    calibration="isotonic",
 )

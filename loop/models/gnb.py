@@ -47,6 +47,7 @@ GNB_SPEC = ModelSpec(
     defaults={"var_smoothing": 1e-9},
     search_space=gnb_space,
     tune=False,
+    calibration="isotonic",
 )
 
 GNB_FULL_SPEC = ModelSpec(
@@ -58,4 +59,5 @@ GNB_FULL_SPEC = ModelSpec(
     defaults={"var_smoothing": 1e-9},
     search_space=gnb_space,
     tune=False,
+    calibration="isotonic",
 )

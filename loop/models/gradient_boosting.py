@@ -60,4 +60,5 @@ SPEC = ModelSpec(
     },
     search_space=gradient_boosting_space,
     tune=True,
+    calibration="sigmoid",
 )

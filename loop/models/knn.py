@@ -38,4 +38,5 @@ SPEC = ModelSpec(
     defaults={"n_neighbors": 5, "weights": "uniform", "p": 2},
     search_space=knn_space,
     tune=True,
+    calibration="isotonic",
 )

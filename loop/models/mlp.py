@@ -52,4 +52,5 @@ SPEC = ModelSpec(
     defaults={"hidden_units": 64, "hidden_layers": 2, "alpha": 1e-4, "learning_rate_init": 1e-3},
     search_space=mlp_space,
     tune=False,
+    calibration="isotonic",
 )

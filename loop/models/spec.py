@@ -49,6 +49,9 @@ class ModelSpec:
         tune: whether ``retrain`` tunes it by default (budget choice, see benchmarks).
         deploy_params: extra factory params for the model that is saved and used for
             prediction only (e.g. SVC Platt probabilities), never for CV scores.
+        calibration: probability calibration chosen by measurement (``none``, ``sigmoid``
+            or ``isotonic``; :mod:`loop.models.calibration`), applied by
+            ``build(calibrate=True)``, fitted inside every CV fold.
     """
 
     name: str
@@ -60,6 +63,7 @@ class ModelSpec:
     search_space: SearchSpace | None = None
     tune: bool = False
     deploy_params: Mapping[str, Any] = field(default_factory=dict)
+    calibration: str = "none"
 
     def build(
         self,
@@ -67,12 +71,21 @@ class ModelSpec:
         *,
         random_state: int = 0,
         deploy: bool = False,
+        calibrate: bool = False,
     ) -> BaseEstimator:
-        """An unfitted estimator with ``defaults`` updated by ``params``."""
+        """An unfitted estimator with ``defaults`` updated by ``params``; wrapped in the
+        spec's ``calibration`` when ``calibrate``. ``deploy_params`` exist to give a model
+        probabilities for prediction; when a calibration does that (``calibrate`` and a
+        calibration other than ``none``) they are not applied."""
         kwargs = {**self.defaults, **(params or {})}
-        if deploy:
+        if deploy and not (calibrate and self.calibration != "none"):
             kwargs.update(self.deploy_params)
-        return self.factory(random_state=random_state, **kwargs)
+        estimator = self.factory(random_state=random_state, **kwargs)
+        if calibrate:
+            from loop.models.calibration import calibrated
+
+            return calibrated(estimator, self.calibration, seed=random_state)
+        return estimator
 
     @property
     def tunable(self) -> bool:

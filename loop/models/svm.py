@@ -57,4 +57,5 @@ SPEC = ModelSpec(
     search_space=svm_space,
     tune=True,
     deploy_params={"calibrated": True},
+    calibration="isotonic",
 )

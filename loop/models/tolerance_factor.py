@@ -179,6 +179,7 @@ SPEC = ModelSpec(
     defaults={"C": 10.0},
     search_space=tolerance_factor_space,
     tune=False,
+    calibration="sigmoid",
 )
 
 PUBLISHED_SPEC = ModelSpec(

@@ -10,6 +10,7 @@ from loop.models import (
     decision_tree,
     gnb,
     gradient_boosting,
+    gradient_boosting_monotone,
     knn,
     mlp,
     random_forest,
@@ -28,6 +29,7 @@ _SPECS: tuple[ModelSpec, ...] = (
     svm.SPEC,
     random_forest.SPEC,
     gradient_boosting.SPEC,
+    gradient_boosting_monotone.SPEC,
     mlp.SPEC,
 )
 

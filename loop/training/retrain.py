@@ -44,6 +44,9 @@ LEADERBOARD_KEYS = (
     "balanced_accuracy",
     "roc_auc",
     "f1_macro_sd",
+    "brier",
+    "log_loss",
+    "ece",
     "params",
 )
 #: ``--importance`` may name this instead of a model.
@@ -122,6 +125,7 @@ class ModelResult:
             "balanced_accuracy": round(s["balanced_accuracy"], 4),
             "roc_auc": round(s["roc_auc"], 4),
             "f1_macro_sd": round(s["f1_macro_sd"], 4),
+            **{k: _round(s.get(k)) for k in ("brier", "log_loss", "ece")},
             "params": dict(self.params),
         }
 
@@ -418,6 +422,11 @@ def finish_retrain(
         class_counts=data.class_counts(),
         seconds=time.perf_counter() - start,
     )
+
+
+def _round(value: float | None) -> float | None:
+    """Rounded metric, None when undefined (probability metrics of a decision value)."""
+    return None if value is None or not np.isfinite(value) else round(float(value), 4)
 
 
 def _importance_models(
