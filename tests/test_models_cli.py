@@ -80,12 +80,16 @@ def trained(tmp_path_factory, dft_data_dir) -> Path:
     return cwd
 
 
-def test_retrain_json_has_exactly_the_issue_keys(trained) -> None:
+def test_retrain_json_has_exactly_its_keys(trained) -> None:
     doc = json.loads((trained / "retrain.json").read_text())
     assert set(doc) == {
         "leaderboard", "champion", "tolerance_factor_boundary", "published_reproduction",
-        "n_train", "seconds",
+        "n_train", "seconds", "models",
     }
+    assert {n for n, w in doc["models"].items() if w["tuned"]} == {"knn"}
+    assert doc["models"]["knn"]["trials_run"] == 3
+    assert doc["models"]["gnb"]["trials_run"] is None
+    assert all(w["seconds"]["cv"] > 0 for w in doc["models"].values())
     assert doc["n_train"] == 3881
     assert all(set(e) == LEADERBOARD_KEYS for e in doc["leaderboard"])
     assert {e["model"] for e in doc["leaderboard"]} == {"tolerance_factor", "gnb", "knn"}
