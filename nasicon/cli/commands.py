@@ -12,6 +12,7 @@ The root group also gives every subcommand copies of the global options (``--con
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 from pathlib import Path
@@ -95,8 +96,7 @@ def _accept_global_options(command: Any, root_params: list[Any]) -> None:
     have = {p.name for p in command.params}
     for param in root_params:
         if param.name in GLOBAL_OPTIONS and param.name not in have:
-            clone = type(param).__new__(type(param))
-            clone.__dict__.update(param.__dict__)
+            clone = copy.copy(param)
             clone.expose_value = False  # the command's function does not see it
             clone.callback = _set_global
             clone.envvar = None  # the environment is read once, by the root
