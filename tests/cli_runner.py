@@ -28,6 +28,17 @@ class CLIRun:
         """The non-blank lines written to stderr."""
         return [line for line in self.stderr.splitlines() if line.strip()]
 
+    def error_message(self) -> str:
+        """The message of a refused command, without its ``error: `` prefix.
+
+        Raises AssertionError unless the command exited with code 2 after writing exactly one
+        ``error: ...`` line to stderr (the CLI's mapping of a domain error).
+        """
+        assert self.code == 2, f"exit code {self.code}, not 2; stderr: {self.stderr!r}"
+        lines = self.error_lines
+        assert len(lines) == 1 and lines[0].startswith("error: "), f"stderr: {self.stderr!r}"
+        return lines[0].removeprefix("error: ")
+
 
 @contextlib.contextmanager
 def _working_directory(cwd: Path | None, env: Mapping[str, str] | None) -> Iterator[None]:

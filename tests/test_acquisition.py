@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from cli_runner import CLIRun, run_cli
 from sklearn.ensemble import RandomForestClassifier
 
 from loop.acquisition import (
@@ -22,7 +23,7 @@ from loop.acquisition import (
     standardise,
     strategy_from_json,
 )
-from loop.errors import NasiconError, ValidationError
+from loop.errors import ValidationError
 
 
 def candidates(p: np.ndarray, features: np.ndarray | None = None) -> Candidates:
@@ -184,10 +185,7 @@ def test_candidates_must_agree_in_length() -> None:
 @pytest.fixture(scope="module")
 def registry_env(tmp_path_factory, dft_data_dir):
     """A SQLite registry with the DFT labels and four cheap trained models (champion set)."""
-    from typer.testing import CliRunner
-
     from experiments.importers.dft import import_dft
-    from nasicon.cli.main import app
     from registry import Registry
 
     folder = tmp_path_factory.mktemp("propose")
@@ -201,23 +199,19 @@ def registry_env(tmp_path_factory, dft_data_dir):
         "NASICON_DATA__REPORTS_DIR": str(folder / "reports"),
         "COLUMNS": "200",
     }
-    result = CliRunner().invoke(
-        app,
+    result = run_cli(
         ["--db", db, "retrain", "--folds", "3", "--trials", "0", "--models",
          "tolerance_factor,gnb,knn,decision_tree", "--importance", "gnb"],
-        env=env,
+        cwd=folder, env=env,
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.stderr
     return db, env, folder
 
 
-def propose_cli(registry_env, *args: str):
-    from typer.testing import CliRunner
-
-    from nasicon.cli.main import app
-
-    db, env, _ = registry_env
-    return CliRunner().invoke(app, ["--db", db, "propose", "--quiet", *args], env=env)
+def propose_cli(registry_env, *args: str) -> CLIRun:
+    """``nasicon --db DB propose --quiet ARGS`` through the CLI's entry point."""
+    db, env, folder = registry_env
+    return run_cli(["--db", db, "propose", "--quiet", *args], cwd=folder, env=env)
 
 
 def queued(db: str):
@@ -230,7 +224,7 @@ def queued(db: str):
 def test_propose_queues_a_diverse_batch_with_every_models_probability(registry_env) -> None:
     db, _, _ = registry_env
     result = propose_cli(registry_env, "--space", "ouyang-grid", "--batch", "6", "--json")
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.stderr
     out = json.loads(result.stdout)
     rows = queued(db)
     assert len(rows) == 6 == len(out["proposals"])
@@ -252,7 +246,7 @@ def test_second_proposal_round_excludes_the_open_queue(registry_env) -> None:
     result = propose_cli(
         registry_env, "--space", "ouyang-grid", "--batch", "4", "--strategy", "ucb", "--json"
     )
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.stderr
     out = json.loads(result.stdout)
     assert out["excluded"] >= len(before) > 0
     new = [p["formula"] for p in out["proposals"]]
@@ -276,7 +270,7 @@ def test_dry_run_writes_nothing(registry_env) -> None:
         "--dry-run",
         "--json",
     )
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.stderr
     assert len(json.loads(result.stdout)["proposals"]) == 3
     assert len(queued(db)) == n
 
@@ -303,8 +297,7 @@ def test_propose_bad_input_writes_nothing(registry_env, tmp_path) -> None:
     ]
     for args, message in cases:
         result = propose_cli(registry_env, *args)
-        assert isinstance(result.exception, ValidationError | NasiconError), (args, result.output)
-        assert message in str(result.exception), (args, str(result.exception))
+        assert message in result.error_message(), (args, result.stderr)
     assert len(queued(db)) == n
 
 

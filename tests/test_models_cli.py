@@ -1,8 +1,9 @@
 """``nasicon retrain``, ``predict`` and ``models list|show`` on real SQLite registries: JSON
 keys, stored runs, artifact checks and every bad input (no run stored).
 
-The main retrain and two refusals go through the installed script (exit codes, one-line
-errors); the other cases run in-process with typer's CliRunner to keep the suite quick.
+The main retrain and two refusals go through the installed script; the other cases run
+in-process through the CLI's entry point (:func:`cli_runner.run_cli`) to keep the suite
+quick. Every refusal is exit code 2 and one ``error: ...`` line.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from cli_runner import CLIRun, run_cli
 
 from experiments.importers.dft import import_dft
-from loop.errors import NasiconError
-from nasicon.cli.main import app
 from registry import Registry
 
 NASICON = str(Path(sys.executable).with_name("nasicon"))
@@ -40,17 +39,19 @@ def script(cwd: Path, dft: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def invoke(cwd: Path, dft: Path, *args: str):
-    """Run the app in-process against ``cwd/nasicon.db``; returns the CliRunner result."""
+def invoke(cwd: Path, dft: Path, *args: str) -> CLIRun:
+    """Run ``nasicon`` in-process in ``cwd`` against ``cwd/nasicon.db``."""
     db = f"sqlite:///{cwd / 'nasicon.db'}"
-    return CliRunner().invoke(
-        app, ["--db", db, *args], env={"NASICON_DFT_DATA": str(dft), "COLUMNS": "200"}
+    return run_cli(
+        ["--db", db, *args], cwd=cwd, env={"NASICON_DFT_DATA": str(dft), "COLUMNS": "200"}
     )
 
 
-def refused(result, message: str) -> None:
-    assert isinstance(result.exception, NasiconError), result.output
-    assert message in str(result.exception)
+def refused(result: CLIRun, message: str) -> str:
+    """The command exited 2 with one ``error: ...`` line containing ``message``."""
+    text = result.error_message()
+    assert message in text, text
+    return text
 
 
 def stored_runs(cwd: Path) -> list:
@@ -80,12 +81,16 @@ def trained(tmp_path_factory, dft_data_dir) -> Path:
     return cwd
 
 
-def test_retrain_json_has_exactly_the_issue_keys(trained) -> None:
+def test_retrain_json_has_exactly_its_keys(trained) -> None:
     doc = json.loads((trained / "retrain.json").read_text())
     assert set(doc) == {
         "leaderboard", "champion", "tolerance_factor_boundary", "published_reproduction",
-        "n_train", "seconds",
+        "n_train", "seconds", "models",
     }
+    assert {n for n, w in doc["models"].items() if w["tuned"]} == {"knn"}
+    assert doc["models"]["knn"]["trials_run"] == 3
+    assert doc["models"]["gnb"]["trials_run"] is None
+    assert all(w["seconds"]["cv"] > 0 for w in doc["models"].values())
     assert doc["n_train"] == 3881
     assert all(set(e) == LEADERBOARD_KEYS for e in doc["leaderboard"])
     assert {e["model"] for e in doc["leaderboard"]} == {"tolerance_factor", "gnb", "knn"}
@@ -110,10 +115,10 @@ def test_runs_are_stored_with_champion_and_verified_artifacts(trained, dft_data_
     assert next(r for r in runs if r.is_champion).algorithm == doc["champion"]
     assert all(r.round_number is None and r.n_train == 3881 for r in runs)
     listed = invoke(trained, dft_data_dir, "models", "list", "--json")
-    assert listed.exit_code == 0, listed.output
+    assert listed.code == 0, listed.stderr
     assert {r["model"] for r in json.loads(listed.stdout)} == {"tolerance_factor", "gnb", "knn"}
     shown = invoke(trained, dft_data_dir, "models", "show", "knn", "--json")
-    assert shown.exit_code == 0, shown.output
+    assert shown.code == 0, shown.stderr
     knn = json.loads(shown.stdout)
     assert knn["artifact_status"] == "ok" and len(knn["fold_metrics"]) == 3
     assert knn["metrics"]["tuning"]["study"] == "round-none-knn"
@@ -124,13 +129,13 @@ def test_runs_are_stored_with_champion_and_verified_artifacts(trained, dft_data_
         doc["tolerance_factor_boundary"]["a"], abs=1e-3
     )
     table = invoke(trained, dft_data_dir, "models", "show", "gnb")
-    assert table.exit_code == 0 and "drop-column importance" in table.stdout
+    assert table.code == 0 and "drop-column importance" in table.stdout
 
 
 def test_predict_json(trained, dft_data_dir) -> None:
     result = invoke(trained, dft_data_dir, "predict", "--json", "Na3Zr2(SiO4)2(PO4)",
                     "NaZr2(PO4)3")
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.stderr
     records = json.loads(result.stdout)
     assert [r["formula"] for r in records] == ["Na3Zr2Si2PO12", "NaZr2P3O12"]
     for rec in records:
@@ -143,7 +148,7 @@ def test_predict_json(trained, dft_data_dir) -> None:
         assert tf["p_stable"] == rec["models"]["tolerance_factor"]
         assert tf["accessible"] == (tf["p_stable"] >= 0.5)
     table = invoke(trained, dft_data_dir, "predict", "NaZr2(PO4)3")
-    assert table.exit_code == 0 and "champion" in table.stdout
+    assert table.code == 0 and "champion" in table.stdout
 
 
 def test_second_retrain_of_the_same_round_is_refused(trained, dft_data_dir) -> None:
@@ -226,6 +231,5 @@ def test_missing_dft_data_for_the_published_check_is_named(
     make_registry(tmp_path, dft_data_dir)
     monkeypatch.chdir(tmp_path)
     result = invoke(tmp_path, tmp_path / "nowhere", "retrain", "--trials", "0", "--models", "gnb")
-    refused(result, "nowhere/train.csv not found")
-    assert "NASICON_DFT_DATA" in str(result.exception)
+    assert "NASICON_DFT_DATA" in refused(result, "nowhere/train.csv not found")
     assert stored_runs(tmp_path) == []

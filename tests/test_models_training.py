@@ -108,7 +108,16 @@ def test_retrain_result(retrained) -> None:
     _data, result = retrained
     doc = result.to_json()
     assert set(doc) == {"leaderboard", "champion", "tolerance_factor_boundary",
-                        "published_reproduction", "n_train", "seconds"}
+                        "published_reproduction", "n_train", "seconds", "models"}
+    assert set(doc["models"]) == set(result.models)
+    work = doc["models"]
+    assert {n for n, w in work.items() if w["tuned"]} == {"knn", "decision_tree"}
+    for name in ("knn", "decision_tree"):
+        assert work[name]["trials_run"] == 4
+        assert work[name]["trials_complete"] + work[name]["trials_pruned"] == 4
+        assert set(work[name]["seconds"]) >= {"cv", "tuning", "fit"}
+    assert work["gnb"]["trials_run"] is None and "tuning" not in work["gnb"]["seconds"]
+    assert work["gnb"]["seconds"]["importance"] > 0
     assert all(set(e) == set(LEADERBOARD_KEYS) for e in doc["leaderboard"])
     scores = {e["model"]: e["f1_macro"] for e in doc["leaderboard"]}
     assert result.champion == select_champion(

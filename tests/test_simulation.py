@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 
 from experiments.importers.dft import read_dft_dataset
 from loop.acquisition import make_strategy
@@ -239,18 +240,13 @@ def test_unknown_names_and_missing_data(pool, tmp_path: Path) -> None:
 
 
 def test_cli_simulate_json_and_figure(dft_data_dir: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
-
-    from nasicon.cli.main import app
-
     figure = tmp_path / "curves.png"
-    result = CliRunner().invoke(
-        app,
+    result = run_cli(
         ["simulate", "--seed-size", "20", "--batch", "8", "--budget", "36", "--strategy",
          "exploit", "--repeats", "1", "--json", "--data", str(dft_data_dir), "--figure",
          str(figure), "--quiet"],
     )  # fmt: skip
-    assert result.exit_code == 0, result.output
+    assert result.code == 0, result.stderr
     out = json.loads(result.stdout)
     assert set(out["strategies"]) == {"exploit", "random"} == set(out["enhancement"])
     assert {"hits_mean", "hits_sd"} <= set(out["strategies"]["exploit"])
@@ -287,11 +283,9 @@ def test_cli_simulate_bad_input_exits_2(args: list[str], message: str) -> None:
         (["--repeats", "0"], "--repeats must be at least 1"),
     ],
 )
-def test_cli_simulate_bad_options(dft_data_dir: Path, args: list[str], message: str) -> None:
-    from typer.testing import CliRunner
-
-    from nasicon.cli.main import app
-
-    result = CliRunner().invoke(app, ["simulate", "--quiet", "--data", str(dft_data_dir), *args])
-    assert isinstance(result.exception, ValidationError)
-    assert str(result.exception).startswith(message)
+def test_cli_simulate_bad_options(
+    dft_data_dir: Path, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run_cli(["simulate", "--quiet", "--data", str(dft_data_dir), *args], cwd=tmp_path)
+    assert result.error_message().startswith(message)
+    assert not (tmp_path / "reports").exists()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -350,43 +351,36 @@ def test_unknown_space_and_missing_file() -> None:
 # -- CLI -----------------------------------------------------------------------------------
 
 
-def run_cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def run_script(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """The installed ``nasicon`` script, in a bare environment."""
     return subprocess.run(
         [NASICON, *args], cwd=cwd, capture_output=True, text=True, timeout=300,
         env=CLI_ENV,
     )  # fmt: skip
 
 
-def invoke(*args: str):
-    from typer.testing import CliRunner
-
-    from nasicon.cli.main import app
-
-    return CliRunner().invoke(app, list(args), catch_exceptions=True)
-
-
 def test_cli_spaces_list_and_show(dft_data_dir: Path) -> None:
-    listed = invoke("spaces", "list", "--json")
-    assert listed.exit_code == 0, listed.output
+    listed = run_cli(["spaces", "list", "--json"])
+    assert listed.code == 0, listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["ouyang-grid"]["size"] == load_space("ouyang-grid").size
     assert rows["ouyang-grid"]["dft_coverage"]["fraction"] >= 0.99
-    shown = invoke("spaces", "show", "entropy-nzsp", "--json")
-    assert shown.exit_code == 0, shown.output
+    shown = run_cli(["spaces", "show", "entropy-nzsp", "--json"])
+    assert shown.code == 0, shown.stderr
     facts = json.loads(shown.stdout)
     assert facts["size"] == load_space("entropy-nzsp").size
     labels = ("ME1-NZSP", "ME2-NZSP", "HE1-NZSP", "HE2-NZSP")
     assert all(facts["literature_contained"][k] for k in labels)
-    table = invoke("spaces", "show", "ouyang-grid")
-    assert table.exit_code == 0 and "100.00% (3881/3881)" in table.stdout
-    unknown = invoke("spaces", "show", "nope")
-    assert isinstance(unknown.exception, SpaceError)
+    table = run_cli(["spaces", "show", "ouyang-grid"])
+    assert table.code == 0 and "100.00% (3881/3881)" in table.stdout
+    unknown = run_cli(["spaces", "show", "nope"])
+    assert unknown.error_message().startswith("unknown design space 'nope' (built-in: ")
 
 
 def test_cli_unknown_and_empty_space_exit_2(tmp_path: Path) -> None:
     empty = tmp_path / "empty.toml"
     empty.write_text('type = "grid"\nname = "empty"\npool = ["Nb"]\n[sodium]\nmin = 3.9\n')
-    result = run_cli("spaces", "show", str(empty))
+    result = run_script("spaces", "show", str(empty))
     assert result.returncode == 2
     assert result.stderr.startswith("error: design space 'empty' is empty: no charge-balanced")
     assert len(result.stderr.strip().splitlines()) == 1

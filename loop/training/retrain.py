@@ -129,6 +129,17 @@ class ModelResult:
             "params": dict(self.params),
         }
 
+    def work_done(self) -> dict[str, Any]:
+        """What this retrain did for the model: tuning trials and seconds per stage."""
+        t = self.tuning
+        return {
+            "tuned": t is not None,
+            "trials_run": None if t is None else t.n_run,
+            "trials_complete": None if t is None else t.n_complete,
+            "trials_pruned": None if t is None else t.n_pruned,
+            "seconds": {stage: round(s, 2) for stage, s in self.timings.items()},
+        }
+
 
 @dataclass
 class RetrainResult:
@@ -152,7 +163,8 @@ class RetrainResult:
         return sorted(rows, key=lambda r: (-r["f1_macro"], order.get(r["model"], 99)))
 
     def to_json(self) -> dict[str, Any]:
-        """The ``retrain --json`` document (the keys of issue 5)."""
+        """The ``retrain --json`` document: the keys of issue 5, and ``models``, the work done
+        per model (:meth:`ModelResult.work_done`)."""
         a, b = self.tolerance_factor_boundary
         return {
             "leaderboard": self.leaderboard(),
@@ -163,6 +175,7 @@ class RetrainResult:
             ),
             "n_train": self.n_train,
             "seconds": round(self.seconds, 2),
+            "models": {name: r.work_done() for name, r in self.models.items()},
         }
 
 

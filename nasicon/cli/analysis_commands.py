@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from loop.errors import ValidationError
+from nasicon.cli.context import config
+from nasicon.cli.options import AsJson
 from nasicon.cli.output import fit_parameter_table
-from nasicon.settings import load_config
-
-T = TypeVar("T")
+from nasicon.cli.output import progress_line as _progress
 
 xrd_app = typer.Typer(help="Powder XRD: phase analysis of NASICON patterns.", no_args_is_help=True)
 eis_app = typer.Typer(
@@ -30,22 +27,35 @@ eis_app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+
+References = Annotated[
+    Path | None,
+    typer.Option(
+        "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
+    ),
+]
+Composition = Annotated[
+    str | None,
+    typer.Option(
+        "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
+    ),
+]
+Thickness = Annotated[
+    float | None,
+    typer.Option("--thickness-mm", help="Pellet thickness, mm (default: as the file states it)."),
+]
+Area = Annotated[
+    float | None,
+    typer.Option("--area-cm2", help="Electrode area, cm^2 (default: as the file states it)."),
+]
+FMin = Annotated[float | None, typer.Option("--f-min-hz", help="Fit only f >= this, Hz.")]
+FMax = Annotated[float | None, typer.Option("--f-max-hz", help="Fit only f <= this, Hz.")]
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``xrd`` and ``eis`` command groups to the main app."""
     app.add_typer(xrd_app, name="xrd")
     app.add_typer(eis_app, name="eis")
-
-
-@contextmanager
-def _progress(description: str, total: int | None = None) -> Iterator[Callable[[], None]]:
-    """A transient rich progress line on stderr; yields a function that advances it."""
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda: progress.advance(task)
 
 
 def _print_json(payload: dict) -> None:
@@ -64,10 +74,11 @@ def _criteria(cfg):
 
 @xrd_app.command("analyze")
 def xrd_analyze(
+    ctx: typer.Context,
     file: Path = typer.Argument(
         ..., help="Pattern: .xy/.csv/.txt, .xrdml, .raw, .brml, .ras, .rasx"
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: AsJson = False,
     wavelength: float | None = typer.Option(
         None, "--wavelength", help="X-ray wavelength, A (default: config xrd.wavelength_a, Cu Ka1)."
     ),
@@ -77,12 +88,8 @@ def xrd_analyze(
         help="Secondary-phase weight fraction above which the sample is impure "
         "(default: config xrd.impurity_threshold, 0.02).",
     ),
-    composition: str | None = typer.Option(
-        None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
-    ),
-    references: Path | None = typer.Option(
-        None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
-    ),
+    composition: Composition = None,
+    references: References = None,
     kalpha2_ratio: float | None = typer.Option(
         None,
         "--kalpha2-ratio",
@@ -94,7 +101,7 @@ def xrd_analyze(
     from experiments.xrd import analyze_pattern
     from experiments.xrd.plot import plot_analysis
 
-    cfg = load_config().xrd
+    cfg = config(ctx).xrd
     with _progress(f"analysing {file.name}"):
         result = analyze_pattern(
             file,
@@ -142,19 +149,16 @@ def xrd_analyze(
 
 @xrd_app.command("phases")
 def xrd_phases(
-    references: Path | None = typer.Option(
-        None, "--references", help="Folder of extra reference CIFs (default: xrd.reference_dir)."
-    ),
-    composition: str | None = typer.Option(
-        None, "--composition", help="NASICON formula decorating the reference (Na3Zr2Si2PO12)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    ctx: typer.Context,
+    references: References = None,
+    composition: Composition = None,
+    as_json: AsJson = False,
 ) -> None:
     """List the reference phases: built-in NASICON forms and by-products, and the user's CIFs."""
     from experiments.xrd import nasicon_phase, reference_phases
     from experiments.xrd.references import NASICON_FORMS
 
-    cfg = load_config().xrd
+    cfg = config(ctx).xrd
     folder = references if references is not None else cfg.reference_dir
     phases = [nasicon_phase(composition, form) for form in NASICON_FORMS] + reference_phases(
         composition, folder
@@ -186,16 +190,12 @@ def eis_fit(
         help="Spectrum: Novocontrol, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab, CH Instruments, "
         "Solartron, Zahner or plain CSV/TXT export.",
     ),
-    thickness_mm: float | None = typer.Option(
-        None, "--thickness-mm", help="Pellet thickness, mm (default: as the file states it)."
-    ),
-    area_cm2: float | None = typer.Option(
-        None, "--area-cm2", help="Electrode area, cm^2 (default: as the file states it)."
-    ),
+    thickness_mm: Thickness = None,
+    area_cm2: Area = None,
     temperature_c: float | None = typer.Option(None, "--temperature-c", help="Temperature, deg C."),
-    f_min_hz: float | None = typer.Option(None, "--f-min-hz", help="Fit only f >= this, Hz."),
-    f_max_hz: float | None = typer.Option(None, "--f-max-hz", help="Fit only f <= this, Hz."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    f_min_hz: FMin = None,
+    f_max_hz: FMax = None,
+    as_json: AsJson = False,
     plot: Path | None = typer.Option(None, "--plot", help="Write a Nyquist + Bode PNG here."),
 ) -> None:
     """Fit the pellet circuit to one spectrum; bulk and total conductivity."""
@@ -271,16 +271,12 @@ def eis_arrhenius(
         "--temperatures-c",
         help="Temperatures, deg C, in the order of the files: comma-separated or repeated.",
     ),
-    thickness_mm: float | None = typer.Option(
-        None, "--thickness-mm", help="Pellet thickness, mm (default: as each file states it)."
-    ),
-    area_cm2: float | None = typer.Option(
-        None, "--area-cm2", help="Electrode area, cm^2 (default: as each file states it)."
-    ),
+    thickness_mm: Thickness = None,
+    area_cm2: Area = None,
     which: str = typer.Option("total", "--which", help="Conductivity to fit: total or bulk."),
-    f_min_hz: float | None = typer.Option(None, "--f-min-hz", help="Fit only f >= this, Hz."),
-    f_max_hz: float | None = typer.Option(None, "--f-max-hz", help="Fit only f <= this, Hz."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    f_min_hz: FMin = None,
+    f_max_hz: FMax = None,
+    as_json: AsJson = False,
     plot: Path | None = typer.Option(None, "--plot", help="Write an Arrhenius PNG here."),
 ) -> None:
     """Activation energy (eV) and sigma at 25 C from spectra of one pellet at several T."""

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from loop.chemistry import parse_nasicon
-from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
 from loop.errors import CompositionError, DataMissingError, ValidationError
+from nasicon.cli.options import AsJson
 from nasicon.cli.output import write_csv_atomically
 
 console = Console()
+
+Ox = Annotated[
+    list[str] | None, typer.Option("--ox", help="Oxidation-state override, e.g. Ti=3.")
+]
 
 
 def parse_oxidation_overrides(items: list[str] | None) -> dict[str, int]:
@@ -34,6 +36,8 @@ def parse_oxidation_overrides(items: list[str] | None) -> dict[str, int]:
 
 
 def _site_text(formula: str, overrides: dict[str, int]) -> dict[str, str]:
+    from loop.chemistry import parse_nasicon
+
     comp = parse_nasicon(formula, overrides)
     return {
         "Na": f"{comp.na:g}",
@@ -43,6 +47,8 @@ def _site_text(formula: str, overrides: dict[str, int]) -> dict[str, str]:
 
 
 def _jsonable(value: object) -> object:
+    import numpy as np
+
     if isinstance(value, np.generic):
         return value.item()
     return value
@@ -50,10 +56,12 @@ def _jsonable(value: object) -> object:
 
 def describe(
     formulas: list[str] = typer.Argument(..., help="NASICON formulas, any common notation."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
-    ox: list[str] = typer.Option(None, "--ox", help="Oxidation-state override, e.g. Ti=3."),
+    as_json: AsJson = False,
+    ox: Ox = None,
 ) -> None:
     """Site assignment, descriptors and the tolerance-factor verdict of each formula."""
+    from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
+
     overrides = parse_oxidation_overrides(ox)
     table, parsed = describe_formulas(formulas, overrides)
     if parsed.errors:
@@ -95,9 +103,13 @@ def featurize(
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Drop invalid rows (reported) instead of failing."
     ),
-    ox: list[str] = typer.Option(None, "--ox", help="Oxidation-state override, e.g. Ti=3."),
+    ox: Ox = None,
 ) -> None:
     """Write every descriptor of every formula in a CSV; invalid rows stop the command."""
+    import pandas as pd
+
+    from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
+
     if not input_csv.is_file():
         raise DataMissingError(f"input file {input_csv} does not exist")
     try:

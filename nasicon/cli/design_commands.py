@@ -11,29 +11,31 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from experiments.importers.design_spaces import builtin_space_names, load_space
-from experiments.importers.dft import read_dft_dataset
-from experiments.importers.literature import read_literature
-from flows.steps import run_propose
 from loop.errors import DataMissingError, ValidationError
-from loop.spaces import DesignSpace, coverage, dft_formulas, literature_formulas
 from nasicon.cli.context import state
+from nasicon.cli.options import STRATEGY_NAMES, AsJson, DftData
 from nasicon.cli.progress import rich_progress
 
-# the acquisition, screening and simulation packages import scikit-learn: they are imported
-# inside the commands that use them, so that other commands start fast
-STRATEGY_NAMES = ("exploit", "uncertainty", "ucb", "random")
+if TYPE_CHECKING:
+    from loop.spaces import DesignSpace
 
 log = logging.getLogger(__name__)
 console = Console()
-err_console = Console(stderr=True)
+
+Kappa = Annotated[float, typer.Option("--kappa", help="UCB: weight of the committee spread.")]
+TieTolerance = Annotated[
+    float,
+    typer.Option(
+        "--tie-tolerance", help="Batch diversity among candidates within this score gap."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
 spaces_app = typer.Typer(
     help="Design spaces: built-in grids and user TOML files.", no_args_is_help=True
@@ -43,6 +45,10 @@ spaces_app = typer.Typer(
 def _reference_formulas(dft_dir: Path, literature: Path) -> dict[str, Any]:
     """The DFT data set's formulas and the literature records (label -> formula), each
     replaced by an error text when its file is missing."""
+    from experiments.importers.dft import read_dft_dataset
+    from experiments.importers.literature import read_literature
+    from loop.spaces import dft_formulas, literature_formulas
+
     refs: dict[str, Any] = {}
     try:
         refs["dft"] = dft_formulas(read_dft_dataset(dft_dir))
@@ -56,6 +62,8 @@ def _reference_formulas(dft_dir: Path, literature: Path) -> dict[str, Any]:
 
 
 def _coverage_facts(space: DesignSpace, refs: dict[str, Any]) -> dict[str, Any]:
+    from loop.spaces import coverage
+
     facts: dict[str, Any] = {}
     if isinstance(refs["dft"], str):
         facts["dft_coverage"] = {"error": refs["dft"]}
@@ -94,9 +102,11 @@ def _coverage_text(facts: dict[str, Any]) -> tuple[str, str]:
 
 def spaces_list(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: AsJson = False,
 ) -> None:
     """The built-in design spaces with their size and coverage."""
+    from experiments.importers.design_spaces import builtin_space_names, load_space
+
     cfg = state(ctx).config()
     refs = _reference_formulas(cfg.data.dft_path, cfg.data.literature_path)
     rows = []
@@ -125,10 +135,12 @@ def spaces_list(
 def spaces_show(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Built-in space name or path of a TOML file."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: AsJson = False,
     examples: int = typer.Option(5, min=0, help="Example compositions to print."),
 ) -> None:
     """One space: pool, grids, size (per number of metals), coverage, example compositions."""
+    from experiments.importers.design_spaces import load_space
+
     cfg = state(ctx).config()
     space = load_space(name)
     refs = _reference_formulas(cfg.data.dft_path, cfg.data.literature_path)
@@ -198,10 +210,8 @@ def simulate(
     repeats: int = typer.Option(
         5, "--repeats", "-r", help="Campaigns per strategy (shared seed sets)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    data: Path | None = typer.Option(
-        None, "--data", help="Folder of the DFT data set (train.csv, test.csv)."
-    ),
+    as_json: AsJson = False,
+    data: DftData = None,
     surrogate: str = typer.Option(
         "et+gp-ehull",
         help="Surrogate: et+gp-ehull (default: extra trees + Gaussian process on the revealed "
@@ -212,15 +222,14 @@ def simulate(
         "engine+elements",
         help="Surrogate inputs: engine+elements (default), engine, dataset, elements.",
     ),
-    kappa: float = typer.Option(1.0, help="UCB: weight of the committee spread."),
-    tie_tolerance: float = typer.Option(
-        0.0, "--tie-tolerance", help="Batch diversity among candidates within this score gap."
-    ),
+    kappa: Kappa = 1.0,
+    tie_tolerance: TieTolerance = 0.0,
     seed: int = typer.Option(0, help="Random seed of the seed sets and surrogates."),
     figure: Path | None = typer.Option(None, "--figure", help="PNG path (default: reports dir)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quiet: Quiet = False,
 ) -> None:
     """Backtest campaigns against the DFT data set: hits and enhancement factor per strategy."""
+    from experiments.importers.dft import read_dft_dataset
     from loop.acquisition import make_strategy
     from loop.simulation import (
         FEATURE_SETS,
@@ -302,10 +311,8 @@ def propose(
     strategy: str = typer.Option(
         "exploit", "--strategy", help="exploit, uncertainty, ucb or random."
     ),
-    kappa: float = typer.Option(1.0, help="UCB: weight of the committee spread."),
-    tie_tolerance: float = typer.Option(
-        0.0, "--tie-tolerance", help="Batch diversity among candidates within this score gap."
-    ),
+    kappa: Kappa = 1.0,
+    tie_tolerance: TieTolerance = 0.0,
     fraction: float = typer.Option(0.05, help="Share of each chunk the champion scores."),
     shortlist: int = typer.Option(2000, help="Best candidates kept for the diverse batch pick."),
     round_number: int | None = typer.Option(
@@ -314,10 +321,14 @@ def propose(
     limit: int | None = typer.Option(None, help="Screen only the first N compositions."),
     seed: int = typer.Option(0, help="Random seed (random strategy)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the batch, queue nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    as_json: AsJson = False,
+    quiet: Quiet = False,
 ) -> None:
     """Screen a design space with the registry's models and queue a diverse batch."""
+    import numpy as np
+
+    from experiments.importers.design_spaces import load_space
+    from flows.steps import run_propose
     from loop.acquisition import make_strategy
 
     cfg = state(ctx).config()

@@ -5,36 +5,25 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from experiments.importers.dft import read_dft_dataset
-from loop.descriptors import COMPOSITION_DESCRIPTORS, DATASET_COLUMNS, describe_formulas
-from loop.discovery import (
-    PUBLISHED_DATASET_FORMULAS,
-    DescriptorClassifier,
-    DiscoveryResult,
-    discover,
-    evaluate_formula,
-    paper_split,
-    random_split,
-    score_pair,
-)
-from loop.discovery.search import SIS_MODES, SIS_TARGETS
 from loop.errors import ValidationError
 from nasicon.cli.context import state
-from registry.reports import save_figure
+from nasicon.cli.options import AsJson, DftData
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from loop.discovery import DescriptorClassifier, DiscoveryResult
 
 SPLITS = ("paper", "random")
 FEATURE_SETS = ("engine", "dataset")
 EWALD_COLUMN = "EWaldSumLst"
-ENGINE_FEATURES = (*COMPOSITION_DESCRIPTORS, "ewald_ev_per_atom")
-DATASET_FEATURES = (*DATASET_COLUMNS.values(), EWALD_COLUMN)
 FIGURE_NAME = "discovery_best_pair.png"
 
 err_console = Console(stderr=True)
@@ -49,6 +38,9 @@ def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
 
 def engine_features(data: pd.DataFrame) -> pd.DataFrame:
     """The 12 engine composition descriptors and ewald_ev_per_atom of every CompName."""
+    from loop.descriptors import COMPOSITION_DESCRIPTORS, describe_formulas
+
+    engine_columns = [*COMPOSITION_DESCRIPTORS, "ewald_ev_per_atom"]
     table, parsed = describe_formulas(data["CompName"].astype(str).tolist())
     if parsed.errors:
         row, formula, reason = parsed.errors[0]
@@ -56,7 +48,7 @@ def engine_features(data: pd.DataFrame) -> pd.DataFrame:
             f"{len(parsed.errors)} CompName value(s) cannot be described, first row "
             f"{row + 1} {formula!r}: {reason}"
         )
-    return table[list(ENGINE_FEATURES)].reset_index(drop=True)
+    return table[engine_columns].reset_index(drop=True)
 
 
 def _save_figure(
@@ -69,7 +61,11 @@ def _save_figure(
     accuracy: float,
 ) -> Path:
     """The best pair's 2D map, coloured by Ehull, with the SVC boundary (atomic write)."""
+    import numpy as np
     from matplotlib.figure import Figure
+
+    from loop.discovery import evaluate_formula
+    from registry.reports import save_figure
 
     t1 = evaluate_formula(formulas[0], features)
     t2 = evaluate_formula(formulas[1], features)
@@ -133,11 +129,9 @@ def discover_command(
     features: str = typer.Option(
         "engine", "--features", help="engine (descriptor engine) or dataset (published columns)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: AsJson = False,
     seed: int = typer.Option(0, "--seed", help="Seed of the pair sample and the random split."),
-    data: Path | None = typer.Option(
-        None, "--data", help="Folder of train.csv/test.csv (default: config data.dft_path)."
-    ),
+    data: DftData = None,
     best: int = typer.Option(3, "--best", help="How many of the best pairs to report."),
     sis_target: str = typer.Option("rank", "--sis-target", help="rank or raw Ehull for SIS."),
     sis_mode: str = typer.Option(
@@ -146,6 +140,20 @@ def discover_command(
     jobs: int = typer.Option(1, "--jobs", help="Worker processes (-1 = all cores)."),
 ) -> None:
     """Find 2D descriptors of NASICON stability by SIS + machine-learned ranking."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from experiments.importers.dft import read_dft_dataset
+    from loop.descriptors import DATASET_COLUMNS
+    from loop.discovery import (
+        PUBLISHED_DATASET_FORMULAS,
+        discover,
+        paper_split,
+        random_split,
+        score_pair,
+    )
+    from loop.discovery.search import SIS_MODES, SIS_TARGETS
+
+    dataset_features = [*DATASET_COLUMNS.values(), EWALD_COLUMN]
     started = time.perf_counter()
     if top < 2:
         raise ValidationError(f"--top must be at least 2 (a pair of features), got {top}")
@@ -168,7 +176,7 @@ def discover_command(
     train = paper if split == "paper" else random_split(ehull, 0.2, seed)
     primary = (
         engine_features(frame) if features == "engine"
-        else frame[list(DATASET_FEATURES)].reset_index(drop=True)
+        else frame[dataset_features].reset_index(drop=True)
     )
 
     published = score_pair(frame, PUBLISHED_DATASET_FORMULAS, ehull, paper, pairs, seed)

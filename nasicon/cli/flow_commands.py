@@ -8,15 +8,19 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from loop.errors import DataMissingError, ValidationError
-from loop.settings import NasiconConfig
 from nasicon.cli.context import state
+from nasicon.cli.options import AsJson, Folds, Models, Timeout, Trials, Tune
+from nasicon.cli.options import names as _names
+
+if TYPE_CHECKING:
+    from loop.settings import NasiconConfig
 
 log = logging.getLogger(__name__)
 console = Console(soft_wrap=True)
@@ -45,12 +49,6 @@ def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool
         from experiments.importers.design_spaces import load_space
 
         load_space(space)
-
-
-def _names(values: list[str] | None) -> tuple[str, ...] | None:
-    if not values:
-        return None
-    return tuple(n.strip() for v in values for n in v.split(",") if n.strip())
 
 
 def _settings(
@@ -133,17 +131,17 @@ def round_command(
     space: str | None = typer.Option(None, "--space", help="Design space (default: config)."),
     strategy: str | None = typer.Option(None, "--strategy", help="Acquisition (default: config)."),
     batch: int | None = typer.Option(None, "--batch", help="Proposals to queue (default: config)."),
-    folds: int | None = typer.Option(None, "--folds"),
-    trials: int | None = typer.Option(None, "--trials"),
-    timeout: float | None = typer.Option(None, "--timeout", help="Tuning budget, s."),
-    models: list[str] = typer.Option(None, "--models", help="Models to compare (default: all)."),
-    tune: list[str] = typer.Option(None, "--tune", help="Models to tune (default: the zoo's)."),
+    folds: Folds = None,
+    trials: Trials = None,
+    timeout: Timeout = None,
+    models: Models = None,
+    tune: Tune = None,
     dask: bool = typer.Option(False, "--dask", help="Run tasks on a local Dask cluster."),
     dask_address: str | None = typer.Option(
         None, "--dask-address", help="Scheduler of an existing Dask cluster."
     ),
     workers: int = typer.Option(2, "--workers", help="Local threads or Dask workers."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: AsJson = False,
 ) -> None:
     """Run one closed-loop round now: retrain, then propose; print leaderboard and queue."""
     cfg = state(ctx).config()
@@ -205,7 +203,7 @@ def ingest_command(
     min_new_labels: int | None = typer.Option(
         None, "--min-new-labels", help="Labels that trigger a round (default: config)."
     ),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: AsJson = False,
 ) -> None:
     """Record a batch of outcomes; start a round when enough new labels have arrived."""
     cfg = state(ctx).config()
@@ -237,8 +235,11 @@ def demo_command(
     ctx: typer.Context,
     trials: int = typer.Option(10, "--trials", help="Optuna trials per tuned model."),
 ) -> None:
-    """The main job: initialise the registry, import the DFT data set and the literature
-    records, run one closed-loop round, print the leaderboard and the queue, write figures."""
+    """The main job (make demo): one closed-loop round on a fresh registry.
+
+    Initialises the registry, imports the DFT data set and the literature records, runs one
+    closed-loop round, prints the leaderboard and the queue and writes the figures.
+    """
     from experiments.importers.dft import dft_dataset_files, import_dft
     from experiments.importers.literature import import_literature
     from registry import Registry

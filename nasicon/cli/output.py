@@ -1,15 +1,28 @@
-"""Output helpers shared by the command modules: atomic CSV files and fit tables."""
+"""Output helpers shared by the command modules: atomic CSV files, fit tables, problem lines
+and the transient spinner shown while a raw file is analysed.
+
+Cheap to import: pandas and ``rich.progress`` are imported by the helpers that use them.
+"""
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.progress import Progress
+
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
@@ -25,6 +38,14 @@ def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
         raise
 
 
+def write_csv(frame: pd.DataFrame, output: Path) -> None:
+    """Write ``frame`` to stdout when ``output`` is ``-``, else atomically to the file."""
+    if str(output) == "-":
+        frame.to_csv(sys.stdout, index=False)
+        return
+    write_csv_atomically(frame, output)
+
+
 def fit_parameter_table(title: str, parameters: dict[str, Any]) -> Table:
     """Equivalent-circuit parameters (value, standard deviation, unit) as a table."""
     table = Table(title=title)
@@ -36,3 +57,25 @@ def fit_parameter_table(title: str, parameters: dict[str, Any]) -> Table:
         sd = f"{est.sd:.3g}" if math.isfinite(est.sd) else "-"
         table.add_row(name, f"{est.value:.4g}", sd, est.unit)
     return table
+
+
+def print_problems(lines: list[tuple[Any, str]], prefix: str) -> None:
+    """One stderr line per refused input row: ``PREFIX WHERE: WHY``."""
+    for where, why in lines:
+        err_console.print(f"{prefix} {where}: {why}", highlight=False, markup=False)
+
+
+def analysing(what: str) -> Progress:
+    """A transient spinner on stderr while a raw file is analysed."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    text = TextColumn(what.replace("{", "{{").replace("}", "}}"), markup=False)
+    return Progress(SpinnerColumn(), text, TimeElapsedColumn(), console=err_console, transient=True)
+
+
+@contextmanager
+def progress_line(description: str, total: int | None = None) -> Iterator[Callable[[], None]]:
+    """:func:`analysing` with one task; yields a function that advances it."""
+    with analysing(description) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda: progress.advance(task)

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
-from loop.progress import NullProgress, ProgressHook
+if TYPE_CHECKING:  # rich.progress is imported when a bar is wanted (fast start-up)
+    from rich.progress import Progress
+
+    from loop.progress import ProgressHook
 
 err_console = Console(stderr=True)
 
@@ -65,6 +60,17 @@ class RichProgress:
 @contextmanager
 def rich_progress(enabled: bool = True) -> Iterator[ProgressHook]:
     """A rich-backed progress hook (a silent one when not ``enabled``), stopped on exit."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from loop.progress import NullProgress
+
     if not enabled:
         yield NullProgress()
         return

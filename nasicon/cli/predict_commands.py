@@ -1,166 +1,35 @@
-"""``nasicon retrain``, ``nasicon predict`` and ``nasicon models list|show``.
+"""``nasicon predict`` and ``nasicon models list|show``: the stored models, used and inspected.
 
-``retrain`` reads the training frame from the registry (DFT labels plus experimental labels,
-which outrank them), cross-validates every model of the zoo on the same seeded stratified
-folds, tunes the chosen ones with optuna (studies stored in the registry database), picks
-the champion (best mean CV macro-F1; ties go to the simpler model), saves every fitted
-model as a hashed skops artifact and stores one model run per model in one transaction.
-Bad input (no labels, one class, fewer samples than folds) stores nothing.
+``predict`` loads the hashed skops artifacts of a round (the champion's by default) and gives
+every model's P(accessible) of each formula, with the tolerance-factor verdict.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
-from threadpoolctl import threadpool_limits
 
-from flows.steps import default_round, retrain_registry, round_text, runs_of_round
-from loop.descriptors import describe_formulas
 from loop.errors import CompositionError, ValidationError
-from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
-from loop.training import RetrainResult, RetrainSettings
 from nasicon.cli.context import state
-from nasicon.cli.progress import rich_progress
-from registry import ModelRunRecord, Registry
-from registry.artifacts import artifact_status, load_artifact
+from nasicon.cli.options import AsJson, OnlyRound
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from registry import ModelRunRecord, Registry
 
 console = Console(soft_wrap=True)
 
 models_app = typer.Typer(help="Trained models: leaderboard and details.", no_args_is_help=True)
 
 
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
-    """``["svm,knn", "gnb"]`` -> ``("svm", "knn", "gnb")``; None stays None."""
-    if values is None:
-        return None
-    return tuple(v.strip() for item in values for v in item.split(",") if v.strip())
-
-
-# -- retrain ------------------------------------------------------------------------------
-
-
-def _leaderboard_table(result: RetrainResult) -> Table:
-    table = Table(title=f"leaderboard, {result.settings.folds}-fold CV (round "
-                  f"{round_text(result.round_number)}, {result.n_train} labelled)")
-    for col in ("model", "macro-F1", "± sd", "accuracy", "bal. acc.", "ROC-AUC",
-                "recall acc.", "tuning", "time, s", "scope"):
-        table.add_column(col, justify="left" if col in ("model", "scope") else "right",
-                         no_wrap=col == "model", ratio=1 if col == "scope" else None,
-                         min_width=24 if col == "scope" else None)
-    for row in result.leaderboard():
-        r = result.models[row["model"]]
-        s = r.cv.summary
-        tuning = "-"
-        if r.tuning is not None:
-            tuning = f"{r.tuning.n_complete + r.tuning.n_pruned} ({r.tuning.n_pruned} pr.)"
-        name = row["model"] + (" *" if row["model"] == result.champion else "")
-        table.add_row(
-            name, f"{s['f1_macro']:.3f}", f"{s['f1_macro_sd']:.3f}", f"{s['accuracy']:.3f}",
-            f"{s['balanced_accuracy']:.3f}", f"{s['roc_auc']:.3f}",
-            f"{s['recall_accessible']:.3f}", tuning, f"{r.seconds:.1f}", r.spec.scope,
-        )
-    return table
-
-
-def retrain(
-    ctx: typer.Context,
-    folds: int | None = typer.Option(None, "--folds", help="CV folds (default: config, 10)."),
-    trials: int | None = typer.Option(
-        None, "--trials", help="Optuna trials per tuned model (default: config, 20; 0 = none)."
-    ),
-    timeout: float | None = typer.Option(
-        None, "--timeout", help="Seconds for all tuning together (default: config, none)."
-    ),
-    models: list[str] = typer.Option(
-        None, "--models", help="Models to compare (repeat or comma-separate; default: all)."
-    ),
-    tune: list[str] = typer.Option(
-        None, "--tune", help="Models to tune (default: gradient_boosting, svm, knn, decision_tree)."
-    ),
-    importance: list[str] = typer.Option(
-        None, "--importance",
-        help="Drop-column importance for these models ('champion' allowed; default: gnb).",
-    ),
-    round_number: int | None = typer.Option(
-        None, "--round", help="Round the runs belong to (default: the latest round)."
-    ),
-    figures: Path | None = typer.Option(
-        None, "--figures", help="Folder for the PNG figures (default: reports/round-N)."
-    ),
-    seed: int | None = typer.Option(None, "--seed", help="CV and sampler seed (default 0)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
-) -> None:
-    """Cross-validate, tune and compare every model; store the runs and the champion."""
-    cfg = state(ctx).config()
-    settings = RetrainSettings(
-        folds=cfg.models.folds if folds is None else folds,
-        trials=cfg.models.trials if trials is None else trials,
-        timeout_s=cfg.models.timeout_s if timeout is None else timeout,
-        seed=cfg.models.seed if seed is None else seed,
-        models=_names(models) or None,
-        tune=_names(tune) if tune else None,
-        importance=_names(importance) if importance else ("gnb",),
-    )
-    if settings.folds < 2:
-        raise ValidationError(f"--folds must be at least 2 (got {settings.folds})")
-    if settings.trials < 0 or (settings.timeout_s is not None and settings.timeout_s <= 0):
-        raise ValidationError("--trials must be >= 0 and --timeout > 0")
-    with Registry.from_config(cfg) as registry:
-        number = default_round(registry) if round_number is None else round_number
-        folder = figures or Path(cfg.data.reports_dir) / f"round-{round_text(number)}"
-        with rich_progress() as progress:
-            result, ids, paths = retrain_registry(
-                registry, cfg, settings, round_number=number, figures_dir=folder,
-                progress=progress,
-            )
-    if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2))
-        return
-    console.print(_leaderboard_table(result))
-    a, b = result.tolerance_factor_boundary
-    console.print(
-        f"champion: {result.champion} (run {ids[result.champion]}), "
-        f"macro-F1 {result.models[result.champion].cv.f1_macro:.3f}",
-        highlight=False,
-    )
-    console.print(f"tolerance factor refit on engine features: {a:.3f} t1 + t2 <= {b:.3f}",
-                  highlight=False)
-    rep = result.reproduction
-    if rep is not None:
-        console.print(
-            f"published check (data-set columns, {rep.n_rows} rows): published line accuracy "
-            f"{rep.accuracy:.3f}, macro-F1 {rep.f1_macro:.3f}; refit {rep.a:.3f} t1 + t2 <= "
-            f"{rep.b:.3f} agrees on {rep.agreement:.1%}; its {result.settings.folds}-fold CV "
-            f"{rep.cv_accuracy:.3f} / {rep.cv_f1_macro:.3f}",
-            highlight=False,
-        )
-    for name, r in result.models.items():
-        if r.importance is not None:
-            top = ", ".join(
-                f"{f} {v * 100:+.1f}" for f, v in zip(r.importance["feature"][:4],
-                                                      r.importance["error_rise"][:4], strict=False)
-            )
-            console.print(f"drop-column importance ({name}, CV error rise in points): {top}",
-                          highlight=False)
-    console.print(f"figures: {', '.join(str(p) for p in paths.values())}", highlight=False)
-    console.print(f"{result.n_train} labelled compositions, {result.seconds:.0f} s",
-                  highlight=False)
-
-
-# -- predict --------------------------------------------------------------------------------
-
-
 def _prediction_runs(registry: Registry, round_number: int | None) -> list[ModelRunRecord]:
+    from flows.steps import runs_of_round
+
     with registry.unit_of_work(write=False) as uow:
         if round_number is not None:
             runs = uow.model_runs.find(round_number)
@@ -181,9 +50,18 @@ def predict(
     round_number: int | None = typer.Option(
         None, "--round", help="Use this round's models (default: the champion's round)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: AsJson = False,
 ) -> None:
     """P(accessible) of each formula from every model of a round and from the champion."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from flows.steps import round_text
+    from loop.descriptors import describe_formulas
+    from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
+    from registry import Registry
+    from registry.artifacts import load_artifact
+
     table, parsed = describe_formulas(formulas)
     if parsed.errors:
         raise CompositionError(parsed.errors[0][2])
@@ -248,9 +126,6 @@ def predict(
         console.print(f"* champion: {champion.algorithm}", highlight=False)
 
 
-# -- models list / show -------------------------------------------------------------------------
-
-
 def _run_summary(run: ModelRunRecord) -> dict[str, Any]:
     m = run.metrics
     return {
@@ -282,10 +157,13 @@ def _plain(value: Any) -> Any:
 @models_app.command("list")
 def models_list(
     ctx: typer.Context,
-    round_number: int | None = typer.Option(None, "--round", help="Only this round."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    round_number: OnlyRound = None,
+    as_json: AsJson = False,
 ) -> None:
     """Every stored model run (or one round's), best macro-F1 first within each round."""
+    from flows.steps import round_text
+    from registry import Registry
+
     with Registry.from_config(state(ctx).config()) as registry:
         runs = registry.run(lambda uow: uow.model_runs.find(round_number), write=False)
     runs = sorted(runs, key=lambda r: (-(r.round_number if r.round_number is not None else -1),
@@ -312,6 +190,8 @@ def models_list(
 
 
 def _find_run(registry: Registry, model: str, round_number: int | None) -> ModelRunRecord:
+    from flows.steps import runs_of_round
+
     with registry.unit_of_work(write=False) as uow:
         if model.isdigit():
             return uow.model_runs.get(int(model))
@@ -336,9 +216,13 @@ def models_show(
     round_number: int | None = typer.Option(
         None, "--round", help="Round of the run (default: the champion's round)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: AsJson = False,
 ) -> None:
     """One model run: scope, parameters, CV metrics per fold, tuning, artifact check."""
+    from flows.steps import round_text
+    from registry import Registry
+    from registry.artifacts import artifact_status
+
     with Registry.from_config(state(ctx).config()) as registry:
         run = _find_run(registry, model, round_number)
     status = artifact_status(run.artifact_path, run.artifact_sha256)
@@ -402,7 +286,6 @@ def models_show(
 
 
 def register(app: typer.Typer) -> None:
-    """Add the model commands to ``app``."""
-    app.command("retrain")(retrain)
+    """Add ``predict`` and the ``models`` group to ``app``."""
     app.command("predict")(predict)
     app.add_typer(models_app, name="models")

@@ -1,0 +1,67 @@
+"""``nasicon init`` and ``nasicon db upgrade|current``: the registry database and its schema.
+
+The database is ``--db`` / ``NASICON_DB`` (default ``sqlite:///nasicon.db`` in the working
+directory).
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from nasicon.cli.context import config as _config
+from nasicon.cli.context import open_registry as _registry
+
+console = Console(soft_wrap=True)
+
+db_app = typer.Typer(help="Registry database schema (alembic migrations).", no_args_is_help=True)
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the registry database (or bring its schema up to date) and the default campaign."""
+    from registry.engine import display_url
+
+    cfg = _config(ctx)
+    registry = _registry(ctx, check_schema=False)
+    with registry:
+        revision = registry.init_schema()
+    console.print(
+        f"registry ready at {display_url(cfg.database.url)} (schema revision {revision})",
+        highlight=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Migrate the registry database to the newest schema (optuna's tables are left alone)."""
+    with _registry(ctx, check_schema=False) as registry:
+        before = registry.schema_revision()
+        after = registry.init_schema()
+    if before == after:
+        console.print(f"schema already at revision {after}; nothing to do", highlight=False)
+    else:
+        console.print(
+            f"schema upgraded from {before or 'empty'} to revision {after}", highlight=False
+        )
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the database's schema revision and the newest one this nasicon knows."""
+    from registry import migrations
+
+    with _registry(ctx, check_schema=False) as registry:
+        current = registry.schema_revision()
+    head = migrations.head_revision()
+    note = (
+        "up to date"
+        if current == head
+        else f"behind; run: {migrations.upgrade_command(_config(ctx).database.url)}"
+    )
+    console.print(f"schema revision {current or 'none'} (newest {head}): {note}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``init`` and the ``db`` group to ``app``."""
+    app.command("init")(init)
+    app.add_typer(db_app, name="db")

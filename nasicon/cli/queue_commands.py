@@ -1,0 +1,138 @@
+"""``nasicon queue list|claim|release|abandon|reject``: the proposal queue.
+
+Claims lapse after ``queue.claim_hours``; a lapsed claim returns the proposal to the queue.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from loop.errors import ValidationError
+from nasicon.cli.context import open_registry as _registry
+from nasicon.cli.context import who as _who
+from nasicon.cli.options import AsJson, By, OnlyRound
+
+if TYPE_CHECKING:
+    from registry import ProposalRecord
+
+console = Console(soft_wrap=True)
+
+queue_app = typer.Typer(help="The proposal queue.", no_args_is_help=True)
+
+ProposalId = Annotated[int, typer.Argument(help="Proposal id.")]
+Reason = Annotated[str, typer.Option("--reason", help="Why (kept with the proposal).")]
+
+
+def _proposal_dict(p: ProposalRecord) -> dict[str, Any]:
+    return {
+        "id": p.id, "round": p.round_number, "formula": p.formula, "status": p.status.value,
+        "strategy": p.strategy, "acquisition_score": p.acquisition_score,
+        "probabilities": dict(p.probabilities), "reason": p.reason,
+        "status_reason": p.status_reason, "claimed_by": p.claimed_by,
+        "claim_expires_at": None if p.claim_expires_at is None else p.claim_expires_at.isoformat(),
+        "model_run_id": p.model_run_id,
+    }  # fmt: skip
+
+
+@queue_app.command("list")
+def queue_list(
+    ctx: typer.Context,
+    status: list[str] = typer.Option(None, "--status", help="Only these statuses (repeat)."),
+    all_: bool = typer.Option(
+        False, "--all", help="Include finished proposals (default: open only)."
+    ),
+    round_number: OnlyRound = None,
+    as_json: AsJson = False,
+) -> None:
+    """List proposals (open ones by default); lapsed claims return to the queue first."""
+    from registry import ProposalStatus
+
+    try:
+        wanted = [ProposalStatus(s) for s in status] if status else None
+    except ValueError:
+        known = ", ".join(s.value for s in ProposalStatus)
+        raise ValidationError(f"--status must be one of {known}") from None
+    if wanted is None and not all_:
+        wanted = [s for s in ProposalStatus if s.is_open]
+    with _registry(ctx) as registry:
+        rows = registry.run(lambda uow: uow.proposals.find(wanted, round_number))
+    if as_json:
+        typer.echo(json.dumps([_proposal_dict(p) for p in rows], indent=2))
+        return
+    table = Table(title=f"proposals ({len(rows)})")
+    for col in ("id", "round", "formula", "status", "score", "strategy", "claimed by", "reason"):
+        table.add_column(col)
+    for p in rows:
+        table.add_row(
+            str(p.id), "" if p.round_number is None else str(p.round_number), p.formula,
+            p.status.value, "" if p.acquisition_score is None else f"{p.acquisition_score:.3g}",
+            p.strategy, p.claimed_by or "", p.status_reason or p.reason or "",
+        )  # fmt: skip
+    console.print(table)
+
+
+@queue_app.command("claim")
+def queue_claim(
+    ctx: typer.Context,
+    proposal_id: ProposalId,
+    hours: float | None = typer.Option(
+        None, help="How long the claim holds, h (default: config queue.claim_hours)."
+    ),
+    by: By = None,
+) -> None:
+    """Claim a queued proposal (it returns to the queue if the claim lapses)."""
+    with _registry(ctx) as registry:
+        p = registry.run(lambda uow: uow.proposals.claim(proposal_id, _who(by), hours))
+    console.print(
+        f"proposal {p.id} ({p.formula}) claimed by {p.claimed_by} until "
+        f"{p.claim_expires_at:%Y-%m-%d %H:%M} UTC",
+        highlight=False,
+    )
+
+
+@queue_app.command("release")
+def queue_release(
+    ctx: typer.Context,
+    proposal_id: ProposalId,
+    by: By = None,
+) -> None:
+    """Put a claimed proposal back in the queue."""
+    with _registry(ctx) as registry:
+        p = registry.run(lambda uow: uow.proposals.release(proposal_id, _who(by)))
+    console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
+
+
+@queue_app.command("abandon")
+def queue_abandon(
+    ctx: typer.Context,
+    proposal_id: ProposalId,
+    reason: Reason,
+    by: By = None,
+) -> None:
+    """Abandon a proposal. (A failed synthesis is an outcome: record it, do not abandon.)"""
+    with _registry(ctx) as registry:
+        p = registry.run(lambda uow: uow.proposals.abandon(proposal_id, reason, _who(by)))
+    console.print(f"proposal {p.id} ({p.formula}) abandoned: {p.status_reason}", highlight=False)
+
+
+@queue_app.command("reject")
+def queue_reject(
+    ctx: typer.Context,
+    proposal_id: ProposalId,
+    reason: Reason,
+    by: By = None,
+) -> None:
+    """Reject a queued proposal before anyone makes it."""
+    with _registry(ctx) as registry:
+        p = registry.run(lambda uow: uow.proposals.reject(proposal_id, reason, _who(by)))
+    console.print(f"proposal {p.id} ({p.formula}) rejected: {p.status_reason}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``queue`` group to ``app``."""
+    app.add_typer(queue_app, name="queue")
