@@ -21,7 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from threadpoolctl import threadpool_limits
 
-from flows.steps import default_round, retrain_registry, round_text, runs_of_round
+from flows.services.retrain import retrain as retrain_registry
+from flows.services.rounds import default_round, round_text, runs_of_round
 from loop.descriptors import describe_formulas
 from loop.errors import CompositionError, ValidationError
 from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
@@ -119,10 +120,11 @@ def retrain(
         number = default_round(registry) if round_number is None else round_number
         folder = figures or Path(cfg.data.reports_dir) / f"round-{round_text(number)}"
         with rich_progress() as progress:
-            result, ids, paths = retrain_registry(
+            stored = retrain_registry(
                 registry, cfg, settings, round_number=number, figures_dir=folder,
                 progress=progress,
             )
+    result, ids, paths = stored.result, stored.model_run_ids, stored.figures
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return

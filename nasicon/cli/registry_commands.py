@@ -20,32 +20,36 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from experiments.batch import BatchError, record_batch
+from experiments.batch import BatchError
 from experiments.export import outcomes_frame
 from experiments.importers.dft import import_dft
 from experiments.importers.literature import LiteratureError, import_literature
-from experiments.labels import sample_labels
 from experiments.records import (
     ConductivityRecord,
     OutcomeRecord,
     SynthesisRecord,
     XRDRecord,
     parse_phases,
-    store_records,
     with_raw_file,
 )
 from experiments.training_data import training_frame
-from loop.errors import NasiconError, ValidationError
+from flows.services import queue
+from flows.services.record import (
+    RecordResult,
+    record_batch_file,
+    record_measurement,
+    record_outcome,
+    sample_of,
+)
+from flows.services.record import retract as retract_record
+from loop.errors import ValidationError
 from loop.settings import NasiconConfig
 from nasicon.cli.context import state
 from nasicon.cli.output import fit_parameter_table, write_csv_atomically
 from registry import (
     ProposalRecord,
-    ProposalStatus,
-    RecordErrors,
     Registry,
     SampleRecord,
-    UnitOfWork,
     migrations,
 )
 from registry.engine import display_url
@@ -75,7 +79,7 @@ def _registry(ctx: typer.Context, check_schema: bool = True) -> Registry:
 
 def _sample(registry: Registry, sample_id: str, campaign: str | None) -> SampleRecord:
     """The stored sample (NotFoundError names the command that creates it)."""
-    return registry.run(lambda uow: uow.samples.get(sample_id, campaign), write=False)
+    return sample_of(registry, sample_id, campaign)
 
 
 def _who(by: str | None) -> str:
@@ -87,44 +91,24 @@ def _problems(lines: list[tuple[Any, str]], prefix: str) -> None:
         err_console.print(f"{prefix} {where}: {why}", highlight=False, markup=False)
 
 
-def _store(
-    ctx: typer.Context, records: list[OutcomeRecord], by: str | None
-) -> tuple[Registry, Any]:
-    registry = _registry(ctx)
-    try:
-        report = store_records(registry, records, recorded_by=_who(by))
-    except RecordErrors:
-        registry.close()
-        raise
-    return registry, report
+def _store(ctx: typer.Context, record: OutcomeRecord, by: str | None) -> RecordResult:
+    with _registry(ctx) as registry:
+        return record_outcome(
+            registry, record, recorded_by=_who(by),
+            impurity_threshold=_config(ctx).labels.impurity_threshold,
+        )  # fmt: skip
 
 
-def _label_text(uow: UnitOfWork, sample_pk: int, threshold: float) -> str:
-    snaps = uow.outcomes.find(kinds=("synthesis", "xrd"), sample_pks=[sample_pk])
-    labels = sample_labels(snaps, threshold)
-    if sample_pk not in labels:
-        return "no label"
-    label = labels[sample_pk][1]
-    verdict = {1: "synthesizable", 0: "not synthesizable", None: "no label yet"}[label.value]
-    return f"{verdict} ({label.reason})"
-
-
-def _report_stored(
-    ctx: typer.Context, registry: Registry, report: Any, record: OutcomeRecord
-) -> None:
-    threshold = _config(ctx).labels.impurity_threshold
-    with registry.unit_of_work(write=False) as uow:
-        sample = uow.samples.get(record.sample_id, record.campaign)
-        label = _label_text(uow, sample.pk, threshold)
-        moved = [uow.proposals.get(pid) for pid in report.proposals_updated]
-    for _, kind, row_id in report.added:
+def _report_stored(result: RecordResult) -> None:
+    sample, record = result.sample, result.record
+    for _, kind, row_id in result.report.added:
         what = "correction" if record.supersedes_id else "record"
         console.print(
             f"stored {kind} {what} {row_id} for sample {sample.sample_id} ({sample.formula}); "
-            f"label: {label}",
+            f"label: {result.label.text}",
             highlight=False,
         )
-    for p in moved:
+    for p in result.proposals_moved:
         console.print(f"proposal {p.id} is now {p.status.value}", highlight=False)
 
 
@@ -302,9 +286,7 @@ def record_synthesis(
         operator=operator, synthesized_on=_parse_date(made_on), notes=notes,
         supersedes_id=supersedes, reason=reason,
     )  # fmt: skip
-    registry, report = _store(ctx, [record], by)
-    with registry:
-        _report_stored(ctx, registry, report, record)
+    _report_stored(_store(ctx, record, by))
 
 
 def _file_or_numbers(file_option: str, given: dict[str, bool]) -> None:
@@ -331,32 +313,19 @@ def _analysing(what: str) -> Progress:
     )
 
 
-def _stored_label(uow: UnitOfWork, sample_pk: int, threshold: float) -> dict[str, Any]:
-    snaps = uow.outcomes.find(kinds=("synthesis", "xrd"), sample_pks=[sample_pk])
-    labels = sample_labels(snaps, threshold)
-    if sample_pk not in labels:
-        return {"value": None, "reason": "no label"}
-    label = labels[sample_pk][1]
-    return {"value": label.value, "reason": label.reason}
-
-
-def _record_json(
-    ctx: typer.Context, registry: Registry, report: Any, record: Any, extra: dict[str, Any]
-) -> None:
+def _record_json(result: RecordResult, extra: dict[str, Any]) -> None:
     """The stored record as JSON on stdout: ids, label, raw file and the derived numbers."""
     from experiments.measurements import json_ready
 
-    (_, kind, row_id), *_ = report.added
-    with registry.unit_of_work(write=False) as uow:
-        sample = uow.samples.get(record.sample_id, record.campaign)
-        label = _stored_label(uow, sample.pk, _config(ctx).labels.impurity_threshold)
+    (_, kind, row_id), *_ = result.report.added
+    sample, record, report = result.sample, result.record, result.report
     payload = {
         "kind": kind,
         "record_id": row_id,
         "sample_id": sample.sample_id,
         "campaign": sample.campaign,
         "formula": sample.formula,
-        "label": label,
+        "label": result.label.to_dict(),
         "raw_path": record.raw_path,
         "raw_sha256": record.raw_sha256,
         "analysis_version": record.analysis_version,
@@ -371,33 +340,26 @@ def _store_measurement(
     ctx: typer.Context, registry: Registry, measurement: Measurement, by: str | None, as_json: bool
 ) -> None:
     """Store raw file + record (one transaction), write the PNG/JSON report, print the numbers."""
-    from experiments.measurements import (
-        XRDMeasurement,
-        store_measurement,
-        write_measurement_report,
-    )
+    from experiments.measurements import XRDMeasurement
 
     cfg = _config(ctx)
-    stored = store_measurement(
-        registry, measurement, store_dir=cfg.data.raw_store, recorded_by=_who(by)
-    )
-    report_files: dict[str, str | None] = {"plot": None, "report": None}
-    try:
-        png, js = write_measurement_report(measurement, stored, cfg.data.reports_dir)
-        report_files = {"plot": str(png), "report": str(js)}
-    except (NasiconError, OSError) as exc:  # the record is stored; say so, do not fail
+    stored = record_measurement(
+        registry, measurement, store_dir=cfg.data.raw_store, recorded_by=_who(by),
+        impurity_threshold=cfg.labels.impurity_threshold, reports_dir=cfg.data.reports_dir,
+    )  # fmt: skip
+    report_files = stored.report_files or {"plot": None, "report": None}
+    if stored.report_error is not None:  # the record is stored; say so, do not fail
         err_console.print(
-            f"warning: record {stored.record_id} is stored, but its plot was not written: {exc}",
+            f"warning: record {stored.record_id} is stored, but its plot was not written: "
+            f"{stored.report_error}",
             highlight=False,
             markup=False,
         )
     record = stored.record
     if as_json:
-        _record_json(
-            ctx, registry, stored.report, record, {**measurement.summary(), **report_files}
-        )
+        _record_json(stored, {**measurement.summary(), **report_files})
         return
-    _report_stored(ctx, registry, stored.report, record)
+    _report_stored(stored)
     if isinstance(measurement, XRDMeasurement):
         _print_xrd(measurement)
     else:
@@ -542,12 +504,11 @@ def record_xrd(
     )  # fmt: skip
     if raw is not None:
         record = with_raw_file(record, raw, cfg.data.raw_store)
-    registry, report = _store(ctx, [record], by)
-    with registry:
-        if as_json:
-            _record_json(ctx, registry, report, record, {})
-        else:
-            _report_stored(ctx, registry, report, record)
+    result = _store(ctx, record, by)
+    if as_json:
+        _record_json(result, {})
+    else:
+        _report_stored(result)
 
 
 @record_app.command("conductivity")
@@ -641,12 +602,11 @@ def record_conductivity(
     )  # fmt: skip
     if raw is not None:
         record = with_raw_file(record, raw, cfg.data.raw_store)
-    registry, report = _store(ctx, [record], by)
-    with registry:
-        if as_json:
-            _record_json(ctx, registry, report, record, {})
-        else:
-            _report_stored(ctx, registry, report, record)
+    result = _store(ctx, record, by)
+    if as_json:
+        _record_json(result, {})
+    else:
+        _report_stored(result)
 
 
 @record_app.command("batch")
@@ -661,7 +621,7 @@ def record_batch_command(
     cfg = _config(ctx)
     with _registry(ctx) as registry:
         try:
-            report = record_batch(
+            report = record_batch_file(
                 registry, file, recorded_by=_who(by),
                 impurity_threshold=cfg.labels.impurity_threshold,
             )  # fmt: skip
@@ -686,12 +646,9 @@ def retract(
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
 ) -> None:
     """Withdraw a result (kept in the history; training data stops using it)."""
-    if kind not in ("synthesis", "xrd", "conductivity"):
-        raise ValidationError(f"record kind {kind!r} is not synthesis, xrd or conductivity")
-    who = _who(by)
     with _registry(ctx) as registry:
-        rid = registry.run(
-            lambda uow: uow.outcomes.retract(kind, record_id, reason=reason, recorded_by=who)  # type: ignore[arg-type]
+        rid = retract_record(
+            registry, kind, record_id, reason=reason, recorded_by=_who(by)  # type: ignore[arg-type]
         )
     console.print(f"{kind} record {record_id} retracted (retraction record {rid})", highlight=False)
 
@@ -869,15 +826,9 @@ def queue_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List proposals (open ones by default); lapsed claims return to the queue first."""
-    try:
-        wanted = [ProposalStatus(s) for s in status] if status else None
-    except ValueError:
-        known = ", ".join(s.value for s in ProposalStatus)
-        raise ValidationError(f"--status must be one of {known}") from None
-    if wanted is None and not all_:
-        wanted = [s for s in ProposalStatus if s.is_open]
+    wanted = queue.statuses(status, include_finished=all_)
     with _registry(ctx) as registry:
-        rows = registry.run(lambda uow: uow.proposals.find(wanted, round_number))
+        rows = queue.list_proposals(registry, wanted, round_number)
     if as_json:
         typer.echo(json.dumps([_proposal_dict(p) for p in rows], indent=2))
         return
@@ -904,7 +855,7 @@ def queue_claim(
 ) -> None:
     """Claim a queued proposal (it returns to the queue if the claim lapses)."""
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.claim(proposal_id, _who(by), hours))
+        p = queue.claim(registry, proposal_id, _who(by), hours)
     console.print(
         f"proposal {p.id} ({p.formula}) claimed by {p.claimed_by} until "
         f"{p.claim_expires_at:%Y-%m-%d %H:%M} UTC",
@@ -920,7 +871,7 @@ def queue_release(
 ) -> None:
     """Put a claimed proposal back in the queue."""
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.release(proposal_id, _who(by)))
+        p = queue.release(registry, proposal_id, _who(by))
     console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
 
 
@@ -933,7 +884,7 @@ def queue_abandon(
 ) -> None:
     """Abandon a proposal. (A failed synthesis is an outcome: record it, do not abandon.)"""
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.abandon(proposal_id, reason, _who(by)))
+        p = queue.abandon(registry, proposal_id, reason, _who(by))
     console.print(f"proposal {p.id} ({p.formula}) abandoned: {p.status_reason}", highlight=False)
 
 
@@ -946,7 +897,7 @@ def queue_reject(
 ) -> None:
     """Reject a queued proposal before anyone makes it."""
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.reject(proposal_id, reason, _who(by)))
+        p = queue.reject(registry, proposal_id, reason, _who(by))
     console.print(f"proposal {p.id} ({p.formula}) rejected: {p.status_reason}", highlight=False)
 
 
