@@ -1,5 +1,6 @@
 """The ``retrain`` flow: training data -> one CV task per model -> one tuning task per model ->
-champion, artifacts and model runs. Idempotent per round: a round that already holds its
+champion, artifacts and model runs, the reads and the store being the services of
+:mod:`flows.services.retrain` in tasks. Idempotent per round: a round that already holds its
 model runs is not retrained again."""
 
 from __future__ import annotations

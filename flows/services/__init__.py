@@ -6,6 +6,7 @@ One module per operation:
 ``rounds``      round numbers, open / resume / close a round, new labels since a round
 ``retrain``     read the training data, train, store the model runs (one transaction)
 ``propose``     screen a design space with the champion's round, pick a batch, queue it
+                (its request, plan and result types in ``propose_types``)
 ``record``      store typed or analysed outcomes, corrections, retractions
 ``queue``       list, claim, release, abandon, reject proposals
 ``ingest``      record a batch file and count the labels since the last round
