@@ -45,6 +45,7 @@ import pandas as pd
 from experiments.labels import DEFAULT_IMPURITY_THRESHOLD
 from experiments.records import (
     ConductivityRecord,
+    OnWritten,
     OutcomeRecord,
     StoreOptions,
     SynthesisRecord,
@@ -335,8 +336,11 @@ def record_batch(
     *,
     recorded_by: str | None = None,
     impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD,
+    on_written: OnWritten | None = None,
 ) -> WriteReport:
     """Validate and store a batch file in one transaction: every row or none.
+
+    ``on_written(uow, report)`` runs in that transaction after the write.
 
     Raises:
         BatchError: invalid rows, or rows the registry refused (duplicate or unknown
@@ -362,6 +366,7 @@ def record_batch(
             [r for _, r in parsed.records],
             recorded_by=who,
             options=StoreOptions(skip_identical=True),
+            on_written=on_written,
         )
     except RecordErrors as exc:
         problems = [(parsed.records[i][0], why) for i, why in exc.problems]

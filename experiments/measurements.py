@@ -39,6 +39,7 @@ from experiments.impedance import (
 )
 from experiments.records import (
     ConductivityRecord,
+    OnWritten,
     Phase,
     XRDRecord,
     store_records,
@@ -310,8 +311,11 @@ def store_measurement(
     *,
     store_dir: str | Path,
     recorded_by: str,
+    on_written: OnWritten | None = None,
 ) -> StoredMeasurement:
     """Keep the raw file under ``store_dir`` (by SHA-256) and store the record in one transaction.
+
+    ``on_written(uow, report)`` runs in that transaction after the write.
 
     Nothing is left behind when the write is refused (unknown sample, a composition that
     does not match, a bad correction, ...): the write is checked before the file is copied,
@@ -332,7 +336,9 @@ def store_measurement(
     try:
         if stored.raw_sha256 != measurement.raw_sha256:  # changed in the last moment
             raise changed  # (that copy is left: whether it was in the store is not known)
-        report = store_records(registry, [stored], recorded_by=recorded_by)
+        report = store_records(
+            registry, [stored], recorded_by=recorded_by, on_written=on_written
+        )
     except BaseException:
         if not existed and Path(stored.raw_path) == target:
             _remove_stored(target, Path(store_dir))

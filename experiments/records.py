@@ -51,7 +51,7 @@ from experiments.units import optional_float as _optional
 from experiments.units import text as _text
 from loop.chemistry import parse_nasicon
 from loop.errors import ValidationError
-from registry import OutcomeWrite, Registry, WriteReport, store_raw_file
+from registry import OutcomeWrite, Registry, UnitOfWork, WriteReport, store_raw_file
 from registry.snapshots import OutcomeKind
 from registry.tables import OUTCOME_TABLES, XRD_VERDICTS, column_type, value_columns
 
@@ -383,6 +383,12 @@ class StoreOptions:
     create_campaigns: bool = False
 
 
+#: Called inside the unit of work that stored records, after the write (e.g. to read the
+#: label it gives, in the same transaction); it may run more than once when the unit is
+#: re-run after a transient conflict, the last call being the committed one.
+OnWritten = Callable[[UnitOfWork, WriteReport], None]
+
+
 def store_records(
     registry: Registry,
     records: Sequence[OutcomeRecord],
@@ -390,8 +396,11 @@ def store_records(
     recorded_by: str,
     options: StoreOptions | None = None,
     dry_run: bool = False,
+    on_written: OnWritten | None = None,
 ) -> WriteReport:
     """Store records in one unit of work (all or nothing); ``dry_run`` checks, stores nothing.
+
+    ``on_written(uow, report)`` runs in that unit of work after the write.
 
     Raises:
         registry.RecordErrors: some records were refused (duplicate or unknown sample id,
@@ -399,12 +408,17 @@ def store_records(
     """
     opts = options or StoreOptions()
     writes = [r.to_write(opts.source, opts.citation) for r in records]
-    return registry.run(
-        lambda uow: uow.outcomes.write(
+
+    def work(uow: UnitOfWork) -> WriteReport:
+        report = uow.outcomes.write(
             writes,
             recorded_by=recorded_by,
             skip_identical=opts.skip_identical,
             create_campaigns=opts.create_campaigns,
             dry_run=dry_run,
         )
-    )
+        if on_written is not None:
+            on_written(uow, report)
+        return report
+
+    return registry.run(work)

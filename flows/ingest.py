@@ -9,10 +9,10 @@ from typing import Any
 
 from prefect import flow, task
 
-from experiments.batch import record_batch
 from flows.retries import REGISTRY_RETRIES
 from flows.round import closed_loop_round
 from flows.runners import RunnerChoice
+from flows.services.ingest import ingest_batch
 from loop.settings import NasiconConfig
 from loop.training import RetrainSettings
 from registry import Registry
@@ -22,18 +22,15 @@ log = logging.getLogger(__name__)
 
 @task(name="record-batch", **REGISTRY_RETRIES)
 def record_outcomes(config: NasiconConfig, path: Path, recorded_by: str | None) -> dict[str, Any]:
-    """Validate and store every row of the file in one transaction (or none)."""
+    """Validate and store every row of the file in one transaction (or none); count the
+    labels since the last round in that transaction."""
     with Registry.from_config(config) as registry:
-        report = record_batch(
+        return ingest_batch(
             registry,
             path,
             recorded_by=recorded_by,
             impurity_threshold=config.labels.impurity_threshold,
-        )
-        with registry.unit_of_work(write=False) as uow:
-            latest = uow.rounds.latest()
-            new_labels = uow.outcomes.count_labels(None if latest is None else latest.started_at)
-        return {"report": str(report), "new_labels": new_labels}
+        ).to_dict()
 
 
 @flow(name="ingest")

@@ -1,16 +1,19 @@
-"""The ``propose`` flow: screen a design space with the registered models (its chunks spread
-over the flow's task runner in shards: threads, or a Dask cluster), acquire a diverse batch,
-write it to the proposal queue. Idempotent per round."""
+"""The ``propose`` flow: the phases of :mod:`flows.services.propose` as tasks. The plan (one
+read of the registry) and the queue write (one transaction) are tasks that retry transient
+database faults; the space's chunks are screened in shards spread over the flow's task
+runner (threads, or a Dask cluster). Idempotent per round: a round that already queued its
+batch gets it back."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from prefect import flow, task
 
-from flows import steps
 from flows.retries import REGISTRY_RETRIES
+from flows.services import propose as service
 from loop.screening import ScreeningResult, merge_screening_results, screen_space
 from loop.settings import NasiconConfig
 from registry import Registry
@@ -18,11 +21,23 @@ from registry import Registry
 log = logging.getLogger(__name__)
 
 
-@task(name="queued-batch-of-round", **REGISTRY_RETRIES)
-def queued_batch(config: NasiconConfig, round_number: int) -> dict[str, Any] | None:
-    """The proposals a round already queued (None when it has none)."""
+@task(name="plan-proposals", **REGISTRY_RETRIES)
+def plan_proposals(config: NasiconConfig, round_number: int) -> service.ProposalPlan:
+    """Champion, its round's models and the queue snapshot (one read-only unit of work)."""
     with Registry.from_config(config) as registry:
-        return steps.stored_proposals_summary(registry, round_number)
+        return service.plan_proposals(registry, round_number=round_number)
+
+
+@task(name="queue-batch", **REGISTRY_RETRIES)
+def queue_batch(
+    config: NasiconConfig,
+    round_number: int,
+    proposals: Sequence[service.Proposal],
+    lapsed: Sequence[int],
+) -> service.QueuedBatch:
+    """Return the lapsed claims and insert the batch, in one transaction."""
+    with Registry.from_config(config) as registry:
+        return service.queue_batch(registry, round_number, proposals, lapsed=lapsed)
 
 
 @task(name="screen-shard")
@@ -31,7 +46,7 @@ def screen_shard(space: Any, kwargs: dict[str, Any], shard: tuple[int, int]) -> 
     return screen_space(space, **{**kwargs, "progress": None}, shard=shard)
 
 
-def sharded_screen(shards: int):
+def sharded_screen(shards: int) -> service.Screen:
     """A drop-in for ``screen_space`` that screens ``shards`` shards as tasks and merges."""
 
     def screen(space: Any, **kwargs: Any) -> ScreeningResult:
@@ -52,10 +67,15 @@ def propose_flow(
 ) -> dict[str, Any]:
     """Queue ``batch`` proposals from ``space`` for ``round_number`` (once per round; the
     batch is written in one transaction, so a retried run finds it or writes it whole)."""
-    existing = queued_batch(config, round_number)
-    if existing is not None:
-        log.info("round %d already queued its batch: propose skipped", round_number)
-        return existing
-    return steps.propose_batch(
-        config, space, strategy, batch, round_number=round_number, screen=sharded_screen(shards)
+    request = service.ProposeRequest.from_config(
+        config, space=space, strategy=strategy, batch=batch
     )
+    plan = plan_proposals(config, round_number)
+    stored = service.stored_batch(plan)
+    if stored is not None:
+        log.info("round %d already queued its batch: propose skipped", round_number)
+        return stored.to_dict()
+    screening = service.screen_candidates(plan, request, screen=sharded_screen(shards))
+    chosen = service.choose(plan, request, screening)
+    queued = queue_batch(config, round_number, chosen, plan.queue.lapsed)
+    return service.result_of(plan, request, screening, chosen, queued).to_dict()

@@ -1,5 +1,6 @@
 """The ``retrain`` flow: training data -> one CV task per model -> one tuning task per model ->
-champion, artifacts and model runs. Idempotent per round: a round that already holds its
+champion, artifacts and model runs, the reads and the store being the services of
+:mod:`flows.services.retrain` in tasks. Idempotent per round: a round that already holds its
 model runs is not retrained again."""
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from typing import Any
 
 from prefect import flow, task
 
-from flows import steps
 from flows.retries import REGISTRY_RETRIES
+from flows.services import retrain as service
 from loop.evaluation.cv import CVResult
 from loop.models.zoo import get_spec
 from loop.settings import NasiconConfig
@@ -32,10 +33,10 @@ log = logging.getLogger(__name__)
 @task(name="assemble-training-data", **REGISTRY_RETRIES)
 def assemble_training_data(
     config: NasiconConfig, settings: RetrainSettings, round_number: int
-) -> steps.PreparedRetrain:
+) -> service.PreparedRetrain:
     """Training frame and DFT data set from the registry (validated; nothing written)."""
     with Registry.from_config(config) as registry:
-        return steps.prepare_retrain(registry, config, settings, round_number=round_number)
+        return service.prepare_retrain(registry, config, settings, round_number=round_number)
 
 
 @task(name="cross-validate")
@@ -69,7 +70,7 @@ def tune_one_model(
 def select_and_register(
     config: NasiconConfig,
     settings: RetrainSettings,
-    prepared: steps.PreparedRetrain,
+    prepared: service.PreparedRetrain,
     default_cv: dict[str, CVResult],
     tuning: dict[str, TuningResult],
     round_number: int,
@@ -86,22 +87,18 @@ def select_and_register(
         ehull_threshold_mev=config.labels.ehull_threshold_mev,
     )
     with Registry.from_config(config) as registry:
-        ids, figures = steps.store_retrain(
+        stored = service.store_retrain(
             registry, config, result, prepared.data, figures_dir=figures_dir
         )
-    summary = result.to_json()
-    summary["model_run_ids"] = ids
-    summary["champion_run_id"] = ids[result.champion]
-    summary["figures"] = {k: str(v) for k, v in figures.items()}
-    summary["reused"] = False
-    return summary
+    return stored.to_dict()
 
 
 @task(name="stored-round-summary", **REGISTRY_RETRIES)
 def stored_summary(config: NasiconConfig, round_number: int) -> dict[str, Any] | None:
     """The summary of a round whose model runs are already stored, or None."""
     with Registry.from_config(config) as registry:
-        return steps.stored_retrain_summary(registry, round_number)
+        stored = service.stored_retrain(registry, round_number)
+    return None if stored is None else stored.to_dict()
 
 
 @flow(name="retrain")

@@ -9,43 +9,29 @@ retrain and a queued batch are never duplicated.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.runtime import flow_run
 
-from flows import steps
 from flows.propose import propose_flow
 from flows.retrain import retrain_flow
 from flows.retries import REGISTRY_RETRIES
 from flows.runners import RunnerChoice
+from flows.services import rounds
 from loop.settings import NasiconConfig
 from loop.training import RetrainSettings
 from registry import Registry
 
 log = logging.getLogger(__name__)
 
-#: Test hook: a stage name after which the process kills itself (SIGKILL), as a crash would.
-KILL_AFTER_ENV = "NASICON_KILL_AFTER_STAGE"
-
-
-def _crash_point(stage: str) -> None:
-    if os.environ.get(KILL_AFTER_ENV) == stage:
-        log.warning("%s=%s: killing this process now", KILL_AFTER_ENV, stage)
-        os.kill(os.getpid(), signal.SIGKILL)
-
 
 @task(name="open-round", **REGISTRY_RETRIES)
-def open_round(config: NasiconConfig, round_number: int | None) -> tuple[int, int]:
-    """Start (or resume) the round; returns its number and the new labels it uses."""
+def open_round(config: NasiconConfig, round_number: int | None) -> rounds.OpenedRound:
+    """Start (or resume) the round and count the new labels it uses (one transaction)."""
     with Registry.from_config(config) as registry:
-        number = steps.resolve_round(registry, round_number)
-        flow_run_id = str(flow_run.get_id())
-        registry.run(lambda uow: uow.rounds.start(number, flow_run_id=flow_run_id))
-        return number, steps.new_labels_for_round(registry, number)
+        return rounds.open_round(registry, round_number, flow_run_id=str(flow_run.get_id()))
 
 
 @task(name="close-round", **REGISTRY_RETRIES)
@@ -54,7 +40,10 @@ def close_round(
 ) -> None:
     """Record the champion, the labels used and the proposals made."""
     with Registry.from_config(config) as registry:
-        registry.run(lambda uow: uow.rounds.finish(number, champion_run_id, n_new, n_prop))
+        rounds.close_round(
+            registry, number, champion_run_id=champion_run_id, n_new_labels=n_new,
+            n_proposals=n_prop,
+        )  # fmt: skip
 
 
 @flow(name="closed-loop-round")
@@ -74,19 +63,21 @@ def closed_loop_round(
     space = space or config.proposals.space
     strategy = strategy or config.proposals.strategy
     batch = batch or config.proposals.batch
-    number, n_new = open_round(config, round_number)
+    opened = open_round(config, round_number)
+    number = opened.number
     figures = Path(figures_dir) / f"round-{number}" if figures_dir is not None else None
     retrain = retrain_flow.with_options(task_runner=runner.task_runner())
     retrained = retrain(config, settings, number, figures)
-    _crash_point("retrain")
     propose = propose_flow.with_options(task_runner=runner.task_runner())
     proposed = propose(config, number, space, strategy, batch, shards=runner.workers)
-    _crash_point("propose")
-    close_round(config, number, retrained["champion_run_id"], n_new, len(proposed["proposals"]))
+    close_round(
+        config, number, retrained["champion_run_id"], opened.n_new_labels,
+        len(proposed["proposals"]),
+    )  # fmt: skip
     return {
         "round": number,
         "flow_run_id": str(flow_run.get_id()),
-        "n_new_labels": n_new,
+        "n_new_labels": opened.n_new_labels,
         "runner": runner.describe(),
         "retrain": retrained,
         "propose": proposed,

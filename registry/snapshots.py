@@ -130,6 +130,42 @@ class ProposalRecord:
 
 
 @dataclass(frozen=True)
+class QueueSnapshot:
+    """The open queue and what is measured, read once in one unit of work (read-only is fine).
+
+    Nothing is written to take it: a claim that has lapsed at ``now`` is still stored as
+    claimed, and is listed in :attr:`lapsed` (it counts as queued; either way it is open).
+
+    Attributes:
+        open: open proposals (queued, claimed, synthesized), oldest first.
+        measured: canonical formulas with an experimental label.
+        round_rows: every proposal of the round asked for (any status); () if none asked.
+        now: the time lapsed claims were judged at.
+    """
+
+    open: tuple[ProposalRecord, ...]
+    measured: frozenset[str]
+    round_rows: tuple[ProposalRecord, ...]
+    now: datetime
+
+    @property
+    def lapsed(self) -> tuple[int, ...]:
+        """Ids of claimed proposals whose claim has lapsed at :attr:`now`."""
+        return tuple(
+            p.id
+            for p in self.open
+            if p.status is ProposalStatus.CLAIMED
+            and p.claim_expires_at is not None
+            and p.claim_expires_at <= self.now
+        )
+
+    @property
+    def excluded(self) -> frozenset[str]:
+        """Formulas not to propose: open in the queue, or measured."""
+        return frozenset(p.formula for p in self.open) | self.measured
+
+
+@dataclass(frozen=True)
 class ProposalEvent:
     """One status change of a proposal."""
 

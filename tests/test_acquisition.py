@@ -315,7 +315,8 @@ def test_propose_without_a_champion_exits_2(tmp_path) -> None:
     result = subprocess.run(
         [nasicon, "--db", db, "propose", "--space", "ouyang-grid", "--batch", "3", "--quiet"],
         capture_output=True, text=True, timeout=300, cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"},
+        env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg",
+             "PYTHONPATH": str(Path(__file__).resolve().parents[1])},  # this checkout's code
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip() == (

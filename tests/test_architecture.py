@@ -126,3 +126,17 @@ def test_a_layer_loads_nothing_above_it(layer: str) -> None:
     assert result.returncode == 0, result.stderr
     loaded_above = [line for line in result.stdout.splitlines() if line]
     assert loaded_above == [], f"{DEEP_MODULE[layer]} loaded {loaded_above}"
+
+
+def test_services_import_no_prefect() -> None:
+    services = sorted(p.stem for p in (REPO / "flows" / "services").glob("*.py"))
+    assert {"propose", "record", "queue", "retrain", "rounds", "ingest"} <= set(services)
+    for path in (REPO / "flows" / "services").glob("*.py"):
+        assert "prefect" not in path.read_text().replace("Prefect", ""), path
+    modules = ", ".join(f"flows.services.{name}" for name in services)
+    code = f"import {modules}, sys; print(sorted(m for m in sys.modules if 'prefect' in m))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

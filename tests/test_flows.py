@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -142,16 +141,43 @@ def test_round_records_champion_proposals_and_flow_run(lab) -> None:
     assert {"roc.png", "confusion.png", "tolerance_factor_map.png"} <= figures
 
 
+#: ``nasicon`` whose round dies (SIGKILL, as a crash would) right after its retrain subflow
+#: returned: the test's own wrapper around ``flows.round.retrain_flow``.
+KILLED_AFTER_RETRAIN = """
+import os, signal, sys
+
+import flows.round
+
+
+class KilledAfter:
+    def __init__(self, flow):
+        self.flow = flow
+
+    def with_options(self, **options):
+        return KilledAfter(self.flow.with_options(**options))
+
+    def __call__(self, *args, **kwargs):
+        self.flow(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+flows.round.retrain_flow = KilledAfter(flows.round.retrain_flow)
+from nasicon.cli.main import run
+
+run(sys.argv[1:])
+"""
+
+
 def test_round_killed_after_retrain_runs_again_without_duplicates(lab) -> None:
-    killed = nasicon(
-        lab,
-        "round",
-        "--models",
-        MODELS,
-        "--trials",
-        "0",
-        extra_env={"NASICON_KILL_AFTER_STAGE": "retrain"},
-    )
+    cwd, env = lab
+    script = cwd / "killed_after_retrain.py"
+    script.write_text(KILLED_AFTER_RETRAIN)
+    repo = str(Path(__file__).resolve().parents[1])
+    killed = subprocess.run(
+        [sys.executable, str(script), "round", "--models", MODELS, "--trials", "0"],
+        env={**env, "PYTHONPATH": os.pathsep.join(filter(None, [repo, env.get("PYTHONPATH")]))},
+        cwd=cwd, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     with registry_of(lab) as uow:
         assert uow.rounds.latest().status != "finished"
@@ -204,15 +230,15 @@ def test_dask_cluster_gives_the_local_results(lab) -> None:
 
     from experiments.importers.design_spaces import load_space
     from flows.propose import sharded_screen
-    from flows.steps import registry_scoring_models
+    from flows.services.propose import plan_proposals
     from loop.screening import screen_space
 
     space = load_space(lab[0] / "nzsp-small.toml")
     from registry import Registry
 
     with Registry.from_url(f"sqlite:///{lab[0] / 'registry.db'}") as reg:
-        cheap, expensive, _ = registry_scoring_models(reg)
-    kwargs = {"cheap": cheap, "expensive": expensive, "top_k": 40, "chunk_size": 256}
+        plan = plan_proposals(reg)
+    kwargs = {"cheap": plan.cheap, "expensive": plan.expensive, "top_k": 40, "chunk_size": 256}
     alone = screen_space(space, **kwargs)
 
     @flow(task_runner=RunnerChoice(dask=True, workers=2).task_runner())
@@ -261,14 +287,12 @@ def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
     ],
 )
 def test_round_bad_input_fails_before_any_work(lab, args, env, message) -> None:
-    t0 = time.perf_counter()
     result = nasicon(lab, *args, extra_env=env, timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = [ln for ln in result.stderr.strip().splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith(message), result.stderr
     with registry_of(lab) as uow:
         assert uow.rounds.all() == [] and uow.model_runs.find() == []
-    assert time.perf_counter() - t0 < 120
 
 
 def test_serve_creates_the_nightly_deployment(lab, prefect_api: str) -> None:

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from experiments.importers.dft import import_dft
-from flows import steps
+from flows.services.retrain import retrain
+from flows.services.rounds import next_free_round
 from loop.errors import ValidationError
 from loop.evaluation import TrainingDataError, select_champion
 from loop.evaluation.cv import fit_estimator
@@ -192,9 +193,8 @@ def _glue_roundtrip(url, dft_frame, dft_data_dir, tmp_path) -> None:
     registry = _registry_with_subset(url, dft_frame, tmp_path / "subset")
     with registry:
         cfg = _config(url, dft_data_dir, tmp_path)
-        result, ids, figures = steps.retrain_registry(
-            registry, cfg, SETTINGS, round_number=1, figures_dir=tmp_path / "fig"
-        )
+        stored = retrain(registry, cfg, SETTINGS, round_number=1, figures_dir=tmp_path / "fig")
+        result, ids, figures = stored.result, stored.model_run_ids, stored.figures
         with registry.unit_of_work(write=False) as uow:
             runs = uow.model_runs.find(1)
             champion = uow.model_runs.champion()
@@ -203,9 +203,18 @@ def _glue_roundtrip(url, dft_frame, dft_data_dir, tmp_path) -> None:
         assert set(ids.values()) == {r.id for r in runs}
         assert figures["roc"].exists()
         # round 2 warm-starts knn from round 1's study, stored in the same database
-        result2, _, _ = steps.retrain_registry(registry, cfg, SETTINGS, round_number=2)
+        result2 = retrain(registry, cfg, SETTINGS, round_number=2).result
         assert result2.models["knn"].tuning.warm_start == "round-1-knn"
-        assert steps.next_free_round(registry) == 3
+        assert next_free_round(registry) == 3
+        # a stored round is refused, or handed back as stored when asked to reuse it
+        with pytest.raises(ValidationError, match="already has model runs"):
+            retrain(registry, cfg, SETTINGS, round_number=2)
+        again = retrain(registry, cfg, SETTINGS, round_number=2, reuse_stored=True)
+        assert again.reused and again.result is None
+        assert again.model_run_ids == retrain(
+            registry, cfg, SETTINGS, round_number=2, reuse_stored=True
+        ).model_run_ids
+        assert again.champion == result2.champion
 
 
 def test_registry_glue_on_sqlite(sqlite_url, dft_frame, dft_data_dir, tmp_path) -> None:
@@ -233,9 +242,7 @@ def test_failed_write_stores_no_run_and_removes_artifacts(
     monkeypatch.setattr(ModelRunRepository, "add", flaky)
     with registry:
         with pytest.raises(ValidationError, match="injected"):
-            steps.retrain_registry(
-                registry, _config(sqlite_url, dft_data_dir, tmp_path), SETTINGS, round_number=1
-            )
+            retrain(registry, _config(sqlite_url, dft_data_dir, tmp_path), SETTINGS, round_number=1)
         stored = registry.run(lambda uow: uow.model_runs.find(), write=False)
         assert calls and stored == []  # the first row was rolled back too
     assert list((tmp_path / "models").rglob("*.skops")) == []

@@ -148,3 +148,46 @@ def test_only_one_open_proposal_per_composition_in_the_database(registry: Regist
             )
     with registry.unit_of_work() as uow:
         assert len(uow.proposals.find()) == 1
+
+
+def test_a_snapshot_reads_the_queue_in_a_read_only_unit_and_reports_lapsed_claims(
+    registry: Registry,
+) -> None:
+    a, b = add(registry, 1, proposals(NZSP, LU_NZSP))
+    write(registry, [synthesis("S1", SC_NZSP), xrd("S1")])
+    registry.run(lambda uow: uow.proposals.reject(b, "too dear", "pi"))
+    registry.run(lambda uow: uow.proposals.claim(a, "ann", hours=1e-9))  # lapses at once
+    with registry.unit_of_work(write=False) as uow:  # read-only: nothing may be written
+        snap = uow.proposals.snapshot(round_number=1)
+    assert [p.id for p in snap.open] == [a] and snap.open[0].status is ProposalStatus.CLAIMED
+    assert snap.lapsed == (a,)
+    assert [p.id for p in snap.round_rows] == [a, b]  # the round's rows, rejected ones too
+    assert snap.excluded == {NZSP, SC_NZSP}  # open or measured; the rejected one is free
+    with registry.unit_of_work(write=False) as uow:
+        assert uow.proposals.get(a).status is ProposalStatus.CLAIMED  # still as stored
+    # returning exactly the snapshot's lapsed claims, in a writable unit
+    assert registry.run(lambda uow: uow.proposals.expire_claims(ids=snap.lapsed)) == [a]
+    assert registry.run(lambda uow: uow.proposals.expire_claims(ids=())) == []
+    with registry.unit_of_work(write=False) as uow:
+        assert uow.proposals.get(a).status is ProposalStatus.QUEUED
+        assert uow.proposals.snapshot().lapsed == ()
+
+
+def test_proposals_given_as_compositions_are_stored_as_given(registry: Registry) -> None:
+    from loop.chemistry import Ion
+
+    third = 2.0 / 3.0  # printed to 8 decimals in the formula; parsing it back would round
+    comp = parse_nasicon("Na3Zr2Si2PO12")
+    comp = type(comp)(
+        comp.na + third, ((Ion("Zr", 4), 2.0 - third), (Ion("Y", 3), third)), comp.a_site
+    )
+    assert abs(comp.charge) < 1e-12
+    items = [{"composition": comp, "strategy": "exploit", "probabilities": {"rf": 0.7}}]
+    (pid,) = add(registry, 1, items)
+    with registry.unit_of_work(write=False) as uow:
+        stored = uow.compositions.by_formula([comp.formula])[comp.formula]
+        assert uow.proposals.get(pid).composition_id == stored.id
+    assert stored.na == comp.na  # exactly, not the 8-decimal text
+    assert dict((e, a) for e, _, a in stored.m_site) == {"Zr": 2.0 - third, "Y": third}
+    with pytest.raises(ValidationError, match="proposal 1: 'composition'"):
+        add(registry, 2, [{"composition": comp.formula, "strategy": "exploit"}])

@@ -3,7 +3,7 @@
 
 The registry glue (read the training frame, save the artifacts with
 :mod:`registry.artifacts`, write model runs in one transaction, save the figures) lives in
-the caller (:mod:`flows.steps`), since ``loop`` imports no registry code and does no I/O.
+the caller (:mod:`flows.services.retrain`), since ``loop`` imports no registry code and does no I/O.
 """
 
 from __future__ import annotations

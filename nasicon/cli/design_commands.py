@@ -325,11 +325,11 @@ def propose(
     quiet: Quiet = False,
 ) -> None:
     """Screen a design space with the registry's models and queue a diverse batch."""
-    import numpy as np
-
     from experiments.importers.design_spaces import load_space
-    from flows.steps import run_propose
+    from flows.services.propose import ProposeRequest
+    from flows.services.propose import propose as propose_batch
     from loop.acquisition import make_strategy
+    from registry import Registry
 
     cfg = state(ctx).config()
     if strategy not in STRATEGY_NAMES:
@@ -341,20 +341,13 @@ def propose(
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
     space = load_space(space_name)
-    with rich_progress(not quiet) as progress:
-        result = run_propose(
-            cfg,
-            space,
-            rec,
-            batch,
-            fraction=fraction,
-            shortlist=shortlist,
-            round_number=round_number,
-            limit=limit,
-            rng=np.random.default_rng(seed),
-            dry_run=dry_run,
-            progress=progress,
-        )
+    request = ProposeRequest(
+        space, rec, batch, fraction=fraction, shortlist=shortlist, limit=limit, seed=seed
+    )
+    with Registry.from_config(cfg) as registry, rich_progress(not quiet) as progress:
+        result = propose_batch(
+            registry, request, round_number=round_number, dry_run=dry_run, progress=progress
+        ).to_dict()
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return
@@ -375,7 +368,13 @@ def propose(
     console.print(table)
     console.print(
         f"screened {result['screened']:,} compositions in {result['seconds']:.1f} s; "
-        f"{result['excluded']} excluded as measured or queued",
+        f"{result['excluded']} excluded as measured or queued"
+        + (
+            f"; {len(result['lapsed_claims'])} lapsed claim(s) count as queued"
+            + (" (left as stored: dry run)" if dry_run else " (returned to the queue)")
+            if result["lapsed_claims"]
+            else ""
+        ),
         highlight=False,
     )
 

@@ -28,7 +28,7 @@ models_app = typer.Typer(help="Trained models: leaderboard and details.", no_arg
 
 
 def _prediction_runs(registry: Registry, round_number: int | None) -> list[ModelRunRecord]:
-    from flows.steps import runs_of_round
+    from flows.services.rounds import runs_of_round
 
     with registry.unit_of_work(write=False) as uow:
         if round_number is not None:
@@ -56,7 +56,7 @@ def predict(
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from flows.steps import round_text
+    from flows.services.rounds import round_text
     from loop.descriptors import describe_formulas
     from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
     from registry import Registry
@@ -161,7 +161,7 @@ def models_list(
     as_json: AsJson = False,
 ) -> None:
     """Every stored model run (or one round's), best macro-F1 first within each round."""
-    from flows.steps import round_text
+    from flows.services.rounds import round_text
     from registry import Registry
 
     with Registry.from_config(state(ctx).config()) as registry:
@@ -190,7 +190,7 @@ def models_list(
 
 
 def _find_run(registry: Registry, model: str, round_number: int | None) -> ModelRunRecord:
-    from flows.steps import runs_of_round
+    from flows.services.rounds import runs_of_round
 
     with registry.unit_of_work(write=False) as uow:
         if model.isdigit():
@@ -219,7 +219,7 @@ def models_show(
     as_json: AsJson = False,
 ) -> None:
     """One model run: scope, parameters, CV metrics per fold, tuning, artifact check."""
-    from flows.steps import round_text
+    from flows.services.rounds import round_text
     from registry import Registry
     from registry.artifacts import artifact_status
 

@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from loop.errors import ValidationError
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.context import who as _who
 from nasicon.cli.options import AsJson, By, OnlyRound
@@ -50,17 +49,11 @@ def queue_list(
     as_json: AsJson = False,
 ) -> None:
     """List proposals (open ones by default); lapsed claims return to the queue first."""
-    from registry import ProposalStatus
+    from flows.services import queue
 
-    try:
-        wanted = [ProposalStatus(s) for s in status] if status else None
-    except ValueError:
-        known = ", ".join(s.value for s in ProposalStatus)
-        raise ValidationError(f"--status must be one of {known}") from None
-    if wanted is None and not all_:
-        wanted = [s for s in ProposalStatus if s.is_open]
+    wanted = queue.statuses(status, include_finished=all_)
     with _registry(ctx) as registry:
-        rows = registry.run(lambda uow: uow.proposals.find(wanted, round_number))
+        rows = queue.list_proposals(registry, wanted, round_number)
     if as_json:
         typer.echo(json.dumps([_proposal_dict(p) for p in rows], indent=2))
         return
@@ -86,8 +79,10 @@ def queue_claim(
     by: By = None,
 ) -> None:
     """Claim a queued proposal (it returns to the queue if the claim lapses)."""
+    from flows.services import queue
+
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.claim(proposal_id, _who(by), hours))
+        p = queue.claim(registry, proposal_id, _who(by), hours)
     console.print(
         f"proposal {p.id} ({p.formula}) claimed by {p.claimed_by} until "
         f"{p.claim_expires_at:%Y-%m-%d %H:%M} UTC",
@@ -102,8 +97,10 @@ def queue_release(
     by: By = None,
 ) -> None:
     """Put a claimed proposal back in the queue."""
+    from flows.services import queue
+
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.release(proposal_id, _who(by)))
+        p = queue.release(registry, proposal_id, _who(by))
     console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
 
 
@@ -115,8 +112,10 @@ def queue_abandon(
     by: By = None,
 ) -> None:
     """Abandon a proposal. (A failed synthesis is an outcome: record it, do not abandon.)"""
+    from flows.services import queue
+
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.abandon(proposal_id, reason, _who(by)))
+        p = queue.abandon(registry, proposal_id, reason, _who(by))
     console.print(f"proposal {p.id} ({p.formula}) abandoned: {p.status_reason}", highlight=False)
 
 
@@ -128,8 +127,10 @@ def queue_reject(
     by: By = None,
 ) -> None:
     """Reject a queued proposal before anyone makes it."""
+    from flows.services import queue
+
     with _registry(ctx) as registry:
-        p = registry.run(lambda uow: uow.proposals.reject(proposal_id, reason, _who(by)))
+        p = queue.reject(registry, proposal_id, reason, _who(by))
     console.print(f"proposal {p.id} ({p.formula}) rejected: {p.status_reason}", highlight=False)
 
 

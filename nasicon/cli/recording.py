@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from loop.errors import NasiconError
 from nasicon.cli.context import config as _config
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.context import who as _who
@@ -20,93 +19,57 @@ from nasicon.cli.output import err_console, fit_parameter_table
 if TYPE_CHECKING:  # the analyses (pymatgen, scipy) are imported when a raw file is given
     from experiments.measurements import ConductivityMeasurement, Measurement, XRDMeasurement
     from experiments.records import OutcomeRecord
-    from registry import Registry, SampleRecord, UnitOfWork
+    from flows.services.record import RecordResult
+    from registry import Registry, SampleRecord
 
 console = Console(soft_wrap=True)
 
 
 def stored_sample(registry: Registry, sample_id: str, campaign: str | None) -> SampleRecord:
     """The stored sample (NotFoundError names the command that creates it)."""
-    return registry.run(lambda uow: uow.samples.get(sample_id, campaign), write=False)
+    from flows.services.record import sample_of
+
+    return sample_of(registry, sample_id, campaign)
 
 
-def store_outcomes(
-    ctx: typer.Context, records: list[OutcomeRecord], by: str | None
-) -> tuple[Registry, Any]:
-    """Store ``records`` in one transaction; the open registry and the write report."""
-    from experiments.records import store_records
-    from registry import RecordErrors
+def store_outcome(ctx: typer.Context, record: OutcomeRecord, by: str | None) -> RecordResult:
+    """Store ``record`` in one transaction (the record service); what was committed."""
+    from flows.services.record import record_outcome
 
-    registry = _registry(ctx)
-    try:
-        report = store_records(registry, records, recorded_by=_who(by))
-    except RecordErrors:
-        registry.close()
-        raise
-    return registry, report
+    with _registry(ctx) as registry:
+        return record_outcome(
+            registry, record, recorded_by=_who(by),
+            impurity_threshold=_config(ctx).labels.impurity_threshold,
+        )  # fmt: skip
 
 
-def _label(uow: UnitOfWork, sample_pk: int, threshold: float) -> Any:
-    """The sample's label from its synthesis and XRD records (None: no such record)."""
-    from experiments.labels import sample_labels
-
-    snaps = uow.outcomes.find(kinds=("synthesis", "xrd"), sample_pks=[sample_pk])
-    labels = sample_labels(snaps, threshold)
-    return labels[sample_pk][1] if sample_pk in labels else None
-
-
-def _label_text(uow: UnitOfWork, sample_pk: int, threshold: float) -> str:
-    label = _label(uow, sample_pk, threshold)
-    if label is None:
-        return "no label"
-    verdict = {1: "synthesizable", 0: "not synthesizable", None: "no label yet"}[label.value]
-    return f"{verdict} ({label.reason})"
-
-
-def print_stored(
-    ctx: typer.Context, registry: Registry, report: Any, record: OutcomeRecord
-) -> None:
+def print_stored(result: RecordResult) -> None:
     """One line per stored record (with the sample's label) and per proposal moved on."""
-    threshold = _config(ctx).labels.impurity_threshold
-    with registry.unit_of_work(write=False) as uow:
-        sample = uow.samples.get(record.sample_id, record.campaign)
-        label = _label_text(uow, sample.pk, threshold)
-        moved = [uow.proposals.get(pid) for pid in report.proposals_updated]
-    for _, kind, row_id in report.added:
+    sample, record = result.sample, result.record
+    for _, kind, row_id in result.report.added:
         what = "correction" if record.supersedes_id else "record"
         console.print(
             f"stored {kind} {what} {row_id} for sample {sample.sample_id} ({sample.formula}); "
-            f"label: {label}",
+            f"label: {result.label.text}",
             highlight=False,
         )
-    for p in moved:
+    for p in result.proposals_moved:
         console.print(f"proposal {p.id} is now {p.status.value}", highlight=False)
 
 
-def _stored_label(uow: UnitOfWork, sample_pk: int, threshold: float) -> dict[str, Any]:
-    label = _label(uow, sample_pk, threshold)
-    if label is None:
-        return {"value": None, "reason": "no label"}
-    return {"value": label.value, "reason": label.reason}
-
-
-def print_record_json(
-    ctx: typer.Context, registry: Registry, report: Any, record: Any, extra: dict[str, Any]
-) -> None:
+def print_record_json(result: RecordResult, extra: dict[str, Any]) -> None:
     """The stored record as JSON on stdout: ids, label, raw file and the derived numbers."""
     from experiments.measurements import json_ready
 
-    (_, kind, row_id), *_ = report.added
-    with registry.unit_of_work(write=False) as uow:
-        sample = uow.samples.get(record.sample_id, record.campaign)
-        label = _stored_label(uow, sample.pk, _config(ctx).labels.impurity_threshold)
+    (_, kind, row_id), *_ = result.report.added
+    sample, record, report = result.sample, result.record, result.report
     payload = {
         "kind": kind,
         "record_id": row_id,
         "sample_id": sample.sample_id,
         "campaign": sample.campaign,
         "formula": sample.formula,
-        "label": label,
+        "label": result.label.to_dict(),
         "raw_path": record.raw_path,
         "raw_sha256": record.raw_sha256,
         "analysis_version": record.analysis_version,
@@ -121,33 +84,27 @@ def store_and_print_measurement(
     ctx: typer.Context, registry: Registry, measurement: Measurement, by: str | None, as_json: bool
 ) -> None:
     """Store raw file + record (one transaction), write the PNG/JSON report, print the numbers."""
-    from experiments.measurements import (
-        XRDMeasurement,
-        store_measurement,
-        write_measurement_report,
-    )
+    from experiments.measurements import XRDMeasurement
+    from flows.services.record import record_measurement
 
     cfg = _config(ctx)
-    stored = store_measurement(
-        registry, measurement, store_dir=cfg.data.raw_store, recorded_by=_who(by)
-    )
-    report_files: dict[str, str | None] = {"plot": None, "report": None}
-    try:
-        png, js = write_measurement_report(measurement, stored, cfg.data.reports_dir)
-        report_files = {"plot": str(png), "report": str(js)}
-    except (NasiconError, OSError) as exc:  # the record is stored; say so, do not fail
+    stored = record_measurement(
+        registry, measurement, store_dir=cfg.data.raw_store, recorded_by=_who(by),
+        impurity_threshold=cfg.labels.impurity_threshold, reports_dir=cfg.data.reports_dir,
+    )  # fmt: skip
+    report_files = stored.report_files or {"plot": None, "report": None}
+    if stored.report_error is not None:  # the record is stored; say so, do not fail
         err_console.print(
-            f"warning: record {stored.record_id} is stored, but its plot was not written: {exc}",
+            f"warning: record {stored.record_id} is stored, but its plot was not written: "
+            f"{stored.report_error}",
             highlight=False,
             markup=False,
         )
     record = stored.record
     if as_json:
-        print_record_json(
-            ctx, registry, stored.report, record, {**measurement.summary(), **report_files}
-        )
+        print_record_json(stored, {**measurement.summary(), **report_files})
         return
-    print_stored(ctx, registry, stored.report, record)
+    print_stored(stored)
     if isinstance(measurement, XRDMeasurement):
         _print_xrd(measurement)
     else:

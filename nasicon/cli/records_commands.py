@@ -25,7 +25,7 @@ from nasicon.cli.output import print_problems as _problems
 from nasicon.cli.recording import print_record_json as _record_json
 from nasicon.cli.recording import print_stored as _report_stored
 from nasicon.cli.recording import store_and_print_measurement as _store_measurement
-from nasicon.cli.recording import store_outcomes as _store
+from nasicon.cli.recording import store_outcome as _store
 from nasicon.cli.recording import stored_sample as _sample
 
 console = Console(soft_wrap=True)
@@ -108,9 +108,7 @@ def record_synthesis(
         operator=operator, synthesized_on=_parse_date(made_on), notes=notes,
         supersedes_id=supersedes, reason=reason,
     )  # fmt: skip
-    registry, report = _store(ctx, [record], by)
-    with registry:
-        _report_stored(ctx, registry, report, record)
+    _report_stored(_store(ctx, record, by))
 
 
 def _file_or_numbers(file_option: str, given: dict[str, bool]) -> None:
@@ -223,12 +221,11 @@ def record_xrd(
     )  # fmt: skip
     if raw is not None:
         record = with_raw_file(record, raw, cfg.data.raw_store)
-    registry, report = _store(ctx, [record], by)
-    with registry:
-        if as_json:
-            _record_json(ctx, registry, report, record, {})
-        else:
-            _report_stored(ctx, registry, report, record)
+    result = _store(ctx, record, by)
+    if as_json:
+        _record_json(result, {})
+    else:
+        _report_stored(result)
 
 
 @record_app.command("conductivity")
@@ -316,12 +313,11 @@ def record_conductivity(
     )  # fmt: skip
     if raw is not None:
         record = with_raw_file(record, raw, cfg.data.raw_store)
-    registry, report = _store(ctx, [record], by)
-    with registry:
-        if as_json:
-            _record_json(ctx, registry, report, record, {})
-        else:
-            _report_stored(ctx, registry, report, record)
+    result = _store(ctx, record, by)
+    if as_json:
+        _record_json(result, {})
+    else:
+        _report_stored(result)
 
 
 @record_app.command("batch")
@@ -333,12 +329,13 @@ def record_batch_command(
     by: By = None,
 ) -> None:
     """Record many outcomes from a CSV in one transaction: every row is stored, or none."""
-    from experiments.batch import BatchError, record_batch
+    from experiments.batch import BatchError
+    from flows.services.record import record_batch_file
 
     cfg = _config(ctx)
     with _registry(ctx) as registry:
         try:
-            report = record_batch(
+            report = record_batch_file(
                 registry, file, recorded_by=_who(by),
                 impurity_threshold=cfg.labels.impurity_threshold,
             )  # fmt: skip
@@ -363,12 +360,11 @@ def retract(
     by: By = None,
 ) -> None:
     """Withdraw a result (kept in the history; training data stops using it)."""
-    if kind not in ("synthesis", "xrd", "conductivity"):
-        raise ValidationError(f"record kind {kind!r} is not synthesis, xrd or conductivity")
-    who = _who(by)
+    from flows.services.record import retract as retract_record
+
     with _registry(ctx) as registry:
-        rid = registry.run(
-            lambda uow: uow.outcomes.retract(kind, record_id, reason=reason, recorded_by=who)  # type: ignore[arg-type]
+        rid = retract_record(
+            registry, kind, record_id, reason=reason, recorded_by=_who(by)  # type: ignore[arg-type]
         )
     console.print(f"{kind} record {record_id} retracted (retraction record {rid})", highlight=False)
 

@@ -31,7 +31,7 @@ console = Console(soft_wrap=True)
 
 
 def _leaderboard_table(result: RetrainResult) -> Table:
-    from flows.steps import round_text
+    from flows.services.rounds import round_text
 
     table = Table(title=f"leaderboard, {result.settings.folds}-fold CV (round "
                   f"{round_text(result.round_number)}, {result.n_train} labelled)")
@@ -76,7 +76,8 @@ def retrain(
     as_json: AsJson = False,
 ) -> None:
     """Cross-validate, tune and compare every model; store the runs and the champion."""
-    from flows.steps import default_round, retrain_registry, round_text
+    from flows.services.retrain import retrain as retrain_registry
+    from flows.services.rounds import default_round, round_text
     from loop.training import RetrainSettings
     from registry import Registry
 
@@ -98,10 +99,11 @@ def retrain(
         number = default_round(registry) if round_number is None else round_number
         folder = figures or Path(cfg.data.reports_dir) / f"round-{round_text(number)}"
         with rich_progress() as progress:
-            result, ids, paths = retrain_registry(
+            stored = retrain_registry(
                 registry, cfg, settings, round_number=number, figures_dir=folder,
                 progress=progress,
             )
+    result, ids, paths = stored.result, stored.model_run_ids, stored.figures
     if as_json:
         typer.echo(json.dumps(result.to_json(), indent=2))
         return

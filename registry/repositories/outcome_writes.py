@@ -18,7 +18,7 @@ from registry.errors import ConflictError, NotFoundError
 from registry.queue import ProposalStatus
 from registry.repositories.base import same_value
 from registry.repositories.campaigns import DEFAULT_CAMPAIGN
-from registry.repositories.proposals import move, open_proposal_row, proposal_row
+from registry.repositories.proposal_rows import move, open_proposal_row, proposal_row
 from registry.repositories.samples import sample_row
 from registry.snapshots import OutcomeKind, OutcomeWrite, WriteReport
 from registry.tables import OUTCOME_TABLES, CompositionRow, SampleRow, value_columns

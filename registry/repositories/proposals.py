@@ -1,34 +1,41 @@
 """The proposal queue: adding proposals and moving them through the lifecycle.
 
-The lifecycle itself (statuses, allowed moves, claim expiry) is :mod:`registry.queue`.
+The lifecycle itself (statuses, allowed moves, claim expiry) is :mod:`registry.queue`; the
+row helpers shared with the outcome writes are :mod:`registry.repositories.proposal_rows`.
 Every status change writes a :class:`registry.tables.ProposalEventRow` (who, when, why).
-Reading or changing the queue first returns lapsed claims to it, so those methods need a
-writable unit of work.
+Reading or changing existing proposals first returns lapsed claims to the queue, so those
+methods need a writable unit of work; :meth:`ProposalRepository.snapshot` reads the open
+queue without writing (lapsed claims are reported, not returned), and
+:meth:`ProposalRepository.add` only inserts.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from loop.chemistry import parse_nasicon
+from loop.chemistry import NasiconComposition, parse_nasicon
 from loop.errors import CompositionError, ValidationError
 from registry.errors import NotFoundError, QueueTransitionError, RegistryError
-from registry.queue import OPEN, ProposalStatus, can_move, claim_expired, claim_expiry
-from registry.repositories.base import Repository
-from registry.snapshots import ProposalEvent, ProposalRecord, frozen_mapping
+from registry.queue import ProposalStatus, claim_expired, claim_expiry
+from registry.repositories.base import Repository, chunks
+from registry.repositories.proposal_rows import (
+    OPEN_VALUES,
+    SYSTEM_USER,
+    event_row,
+    move,
+    new_row,
+    proposal_row,
+)
+from registry.snapshots import ProposalEvent, ProposalRecord, QueueSnapshot, frozen_mapping
 from registry.tables import ModelRunRow, ProposalEventRow, ProposalRow
 from registry.types import utcnow
 
 log = logging.getLogger(__name__)
-
-SYSTEM_USER = "nasicon"
-_OPEN_VALUES = [s.value for s in OPEN]
 
 
 class AddedProposals(list[int]):
@@ -45,79 +52,29 @@ class AddedProposals(list[int]):
         self.new = list(new)
 
 
-def proposal_row(session: Session, proposal_id: int, *, lock: bool = False) -> ProposalRow:
-    """The proposal row ``proposal_id`` (``lock``: SELECT ... FOR UPDATE).
+def _compositions(proposals: Sequence[Mapping[str, Any]]) -> list[NasiconComposition]:
+    """The composition of each item: its ``composition`` as given, else its parsed ``formula``.
 
     Raises:
-        NotFoundError: no such proposal.
+        ValidationError / CompositionError: a malformed item (numbered from 1).
     """
-    stmt = sa.select(ProposalRow).where(ProposalRow.id == proposal_id)
-    row = session.execute(stmt.with_for_update() if lock else stmt).scalar_one_or_none()
-    if row is None:
-        raise NotFoundError(f"there is no proposal {proposal_id} (see nasicon queue list)")
-    return row
-
-
-def open_proposal_row(session: Session, composition_id: int) -> ProposalRow | None:
-    """The open (queued, claimed or synthesized) proposal of a composition, if any."""
-    return session.execute(
-        sa.select(ProposalRow)
-        .where(ProposalRow.composition_id == composition_id)
-        .where(ProposalRow.status.in_(_OPEN_VALUES))
-    ).scalar_one_or_none()
-
-
-def _event(row: ProposalRow, old: str | None, who: str, reason: str | None, at: datetime) -> Any:
-    return ProposalEventRow(
-        proposal_id=row.id, from_status=old, to_status=row.status, who=who, reason=reason, at=at
-    )
-
-
-def move(
-    session: Session,
-    row: ProposalRow,
-    new: ProposalStatus,
-    who: str,
-    reason: str | None = None,
-    now: datetime | None = None,
-) -> None:
-    """Move a proposal to ``new`` and log the event.
-
-    Raises:
-        QueueTransitionError: the lifecycle does not allow the move.
-    """
-    current = ProposalStatus(row.status)
-    if not can_move(current, new):
-        raise QueueTransitionError(
-            f"proposal {row.id} is {current.value}; it cannot become {new.value}"
-        )
-    now = now or utcnow()
-    row.status = new.value
-    row.status_changed_at = now
-    row.status_changed_by = who
-    if new in (ProposalStatus.ABANDONED, ProposalStatus.REJECTED):
-        row.status_reason = reason
-    if new is not ProposalStatus.CLAIMED:
-        row.claimed_by = None
-        row.claim_expires_at = None
-    session.add(_event(row, current.value, who, reason, now))
-    session.flush()
-
-
-def _new_row(
-    item: Mapping[str, Any], round_number: int | None, composition_id: int, who: str, now: datetime
-) -> ProposalRow:
-    score = item.get("acquisition_score")
-    probabilities = item.get("probabilities") or {}
-    return ProposalRow(
-        round_number=round_number, composition_id=composition_id,
-        model_run_id=item.get("model_run_id"),
-        probabilities={str(k): float(v) for k, v in probabilities.items()},
-        acquisition_score=None if score is None else float(score),
-        strategy=str(item["strategy"]), reason=item.get("reason"),
-        status=ProposalStatus.QUEUED.value, status_changed_at=now, status_changed_by=who,
-        created_at=now,
-    )  # fmt: skip
+    comps = []
+    for i, item in enumerate(proposals):
+        if "strategy" not in item or ("formula" not in item and "composition" not in item):
+            raise ValidationError(
+                f"proposal {i + 1} needs at least 'formula' (or 'composition') and 'strategy'"
+            )
+        comp = item.get("composition")
+        if comp is not None:
+            if not isinstance(comp, NasiconComposition):
+                raise ValidationError(f"proposal {i + 1}: 'composition' is not a composition")
+            comps.append(comp)
+            continue
+        try:
+            comps.append(parse_nasicon(str(item["formula"])))
+        except CompositionError as exc:
+            raise CompositionError(f"proposal {i + 1}: {exc}") from None
+    return comps
 
 
 class ProposalRepository(Repository):
@@ -142,48 +99,40 @@ class ProposalRepository(Repository):
     def add(
         self, round_number: int | None, proposals: Sequence[Mapping[str, Any]]
     ) -> AddedProposals:
-        """Queue proposals; idempotent per (round_number, formula).
+        """Queue proposals; idempotent per (round_number, composition). Inserts only.
 
-        Each item has ``formula``, ``strategy`` and optionally ``model_run_id``,
-        ``probabilities`` (model -> P), ``acquisition_score``, ``reason``. A composition
-        already open in the queue or already measured is skipped; the returned list holds
-        the ids of the queued proposals (repeats of this round included) and its
-        ``skipped`` maps each skipped formula to the reason.
+        Each item has ``strategy`` and either ``composition`` (a
+        :class:`~loop.chemistry.NasiconComposition`, stored as given) or ``formula`` (any
+        notation, parsed), and optionally ``model_run_id``, ``probabilities`` (model -> P),
+        ``acquisition_score``, ``reason``. A composition already open in the queue or
+        already measured is skipped; the returned list holds the ids of the queued
+        proposals (repeats of this round included) and its ``skipped`` maps each skipped
+        formula to the reason. Only the rows of these compositions are read.
 
         Raises:
             ValidationError / CompositionError: a malformed item (numbered from 1).
             NotFoundError: an unknown model run id.
         """
-        comps = []
-        for i, item in enumerate(proposals):
-            if "formula" not in item or "strategy" not in item:
-                raise ValidationError(f"proposal {i + 1} needs at least 'formula' and 'strategy'")
-            try:
-                comps.append(parse_nasicon(str(item["formula"])))
-            except CompositionError as exc:
-                raise CompositionError(f"proposal {i + 1}: {exc}") from None
+        comps = _compositions(proposals)
         runs = {int(p["model_run_id"]) for p in proposals if p.get("model_run_id") is not None}
         if runs:
             stmt = sa.select(ModelRunRow.id).where(ModelRunRow.id.in_(runs))
             unknown = runs - set(self.session.execute(stmt).scalars())
             if unknown:
                 raise NotFoundError(f"unknown model run id(s) {sorted(unknown)} in the proposals")
-        self.expire_claims()
-        measured = self.uow.outcomes.labelled_composition_ids()
         ids_by_formula = self.uow.compositions.ensure_parsed(comps)
-        this_round = sa.func.coalesce(ProposalRow.round_number, -1) == (
-            -1 if round_number is None else round_number
-        )
-        existing = {
-            r.composition_id: r
-            for r in self.session.execute(sa.select(ProposalRow).where(this_round)).scalars()
-        }
-        open_rows = {
-            r.composition_id: r
-            for r in self.session.execute(
-                sa.select(ProposalRow).where(ProposalRow.status.in_(_OPEN_VALUES))
-            ).scalars()
-        }
+        batch_ids = sorted(set(ids_by_formula.values()))
+        measured = self.uow.outcomes.labelled_composition_ids() & set(batch_ids)
+        rn = -1 if round_number is None else round_number
+        existing: dict[int, ProposalRow] = {}
+        open_rows: dict[int, ProposalRow] = {}
+        for part in chunks(batch_ids):
+            stmt = sa.select(ProposalRow).where(ProposalRow.composition_id.in_(part))
+            for r in self.session.execute(stmt).scalars():
+                if (-1 if r.round_number is None else r.round_number) == rn:
+                    existing[r.composition_id] = r
+                if r.status in OPEN_VALUES:
+                    open_rows[r.composition_id] = r
         ids: list[int] = []
         new: list[int] = []
         skipped: dict[str, str] = {}
@@ -203,10 +152,10 @@ class ProposalRepository(Repository):
             elif cid in measured:
                 skipped[comp.formula] = "already measured"
             else:
-                row = _new_row(item, round_number, cid, SYSTEM_USER, now)
+                row = new_row(item, round_number, cid, SYSTEM_USER, now)
                 self.session.add(row)
                 self.session.flush()
-                self.session.add(_event(row, None, SYSTEM_USER, item.get("reason"), now))
+                self.session.add(event_row(row, None, SYSTEM_USER, item.get("reason"), now))
                 ids.append(row.id)
                 new.append(row.id)
                 open_rows[cid] = row
@@ -216,20 +165,51 @@ class ProposalRepository(Repository):
         self.session.flush()
         return AddedProposals(ids, skipped, new)
 
+    def snapshot(
+        self, round_number: int | None = None, now: datetime | None = None
+    ) -> QueueSnapshot:
+        """The open queue, the measured formulas and round ``round_number``'s proposals,
+        in one query of the queue; writes nothing (a read-only unit of work will do).
+
+        A claim lapsed at ``now`` is not returned to the queue here: the snapshot lists it
+        in ``lapsed`` (pass those ids to :meth:`expire_claims` in a writable unit).
+        """
+        now = now or utcnow()
+        wanted = ProposalRow.status.in_(OPEN_VALUES)
+        if round_number is not None:
+            wanted = sa.or_(wanted, ProposalRow.round_number == round_number)
+        stmt = sa.select(ProposalRow).where(wanted).order_by(ProposalRow.id)
+        rows = self._records(list(self.session.execute(stmt).scalars()))
+        labelled = self.uow.outcomes.labelled_composition_ids()
+        measured = self.uow.compositions.formulas_by_id(labelled)
+        return QueueSnapshot(
+            open=tuple(r for r in rows if r.status.is_open),
+            measured=frozenset(measured.values()),
+            round_rows=tuple(
+                r for r in rows if round_number is not None and r.round_number == round_number
+            ),
+            now=now,
+        )
+
     def excluded_formulas(self) -> set[str]:
         """Canonical formulas not to propose: open in the queue, or already measured."""
         self.expire_claims()
-        stmt = sa.select(ProposalRow.composition_id).where(ProposalRow.status.in_(_OPEN_VALUES))
+        stmt = sa.select(ProposalRow.composition_id).where(ProposalRow.status.in_(OPEN_VALUES))
         ids = set(self.session.execute(stmt).scalars())
         ids |= self.uow.outcomes.labelled_composition_ids()
         return set(self.uow.compositions.formulas_by_id(ids).values())
 
-    def expire_claims(self, now: datetime | None = None) -> list[int]:
-        """Return every lapsed claim to the queue; ids of the proposals released.
+    def expire_claims(
+        self, now: datetime | None = None, *, ids: Collection[int] | None = None
+    ) -> list[int]:
+        """Return every lapsed claim (or those among ``ids``) to the queue; ids released.
+
+        ``ids`` (e.g. a :meth:`snapshot`'s ``lapsed``) limits the update to those rows, which
+        are locked and checked again: one that was released or renewed meanwhile stays as is.
 
         Raises:
             RegistryError: the unit of work is read-only (so are all queue reads that return
-                lapsed claims first: ``find``, ``excluded_formulas``, ``add``, ``claim``, ...).
+                lapsed claims first: ``find``, ``excluded_formulas``, ``claim``, ...).
         """
         if not self.uow.writable:
             raise RegistryError(
@@ -237,11 +217,16 @@ class ProposalRepository(Repository):
                 "of work (registry.unit_of_work(), not write=False)"
             )
         now = now or utcnow()
-        rows = self.session.execute(
+        stmt = (
             sa.select(ProposalRow)
             .where(ProposalRow.status == ProposalStatus.CLAIMED.value)
             .where(ProposalRow.claim_expires_at <= now)
-        ).scalars().all()  # fmt: skip
+        )
+        if ids is not None:
+            if not ids:
+                return []
+            stmt = stmt.where(ProposalRow.id.in_(sorted(ids))).with_for_update()
+        rows = self.session.execute(stmt).scalars().all()
         for row in rows:
             if claim_expired(row.claim_expires_at, now):
                 until = f"{row.claim_expires_at:%Y-%m-%d %H:%M} UTC"
@@ -271,7 +256,7 @@ class ProposalRepository(Repository):
                     f"{row.claim_expires_at:%Y-%m-%d %H:%M} UTC; they can release it"
                 )
             row.claim_expires_at = claim_expiry(now, hours)
-            self.session.add(_event(row, row.status, who, f"claim renewed for {hours:g} h", now))
+            self.session.add(event_row(row, row.status, who, f"claim renewed for {hours:g} h", now))
         else:
             move(self.session, row, ProposalStatus.CLAIMED, who, f"claimed for {hours:g} h", now)
             row.claimed_by = who
