@@ -19,6 +19,7 @@ from conftest import temporary_postgres_database
 
 from registry import AddedProposals, OutcomeWrite, Registry, WriteReport
 from registry.migrations import upgrade
+from registry.tables import metadata
 
 REPO = Path(__file__).resolve().parents[1]
 NASICON = Path(sys.executable).with_name("nasicon")
@@ -26,34 +27,10 @@ NZSP = "Na3Zr2Si2PO12"
 SC_NZSP = "Na3.2Zr1.8Sc0.2Si2PO12"
 LU_NZSP = "Na3.5Zr1.5Lu0.5Si2PO12"
 
-#: Tables whose row counts prove that a refused command wrote nothing.
-COUNTED_TABLES = (
-    "campaigns",
-    "compositions",
-    "samples",
-    "synthesis_records",
-    "xrd_results",
-    "conductivity_results",
-    "proposals",
-    "proposal_events",
-    "model_runs",
-    "rounds",
-    "computed_records",
-)
+#: Tables whose row counts prove that a refused command wrote nothing (every registry table).
+COUNTED_TABLES = tuple(t.name for t in metadata.sorted_tables)
 #: Children before parents.
-DELETE_ORDER = (
-    "conductivity_results",
-    "xrd_results",
-    "synthesis_records",
-    "samples",
-    "proposal_events",
-    "rounds",
-    "proposals",
-    "computed_records",
-    "model_runs",
-    "compositions",
-    "campaigns",
-)
+DELETE_ORDER = tuple(reversed(COUNTED_TABLES))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

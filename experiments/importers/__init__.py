@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loop.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -41,3 +47,38 @@ class ImportReport:
 
 
 __all__ = ["ImportReport"]
+
+
+class InvalidEntriesError(ValidationError):
+    """Entries of an input file are invalid; ``problems`` lists (where, why) of each, and
+    nothing was stored. ``noun`` names the entries (rows, entries), ``prefix`` their places."""
+
+    def __init__(
+        self,
+        path: Path,
+        problems: list[tuple[Any, str]],
+        total: int,
+        *,
+        noun: str = "rows",
+        prefix: str = "line ",
+    ) -> None:
+        self.problems = problems
+        where, why = problems[0]
+        super().__init__(
+            f"{len(problems)} of {total} {noun} of {path} are invalid, nothing stored; "
+            f"first: {prefix}{where}: {why}"
+        )
+
+
+def import_report(
+    source: str, path: Path, records: Sequence[Any], written: Any, kinds: Sequence[str]
+) -> ImportReport:
+    """The :class:`ImportReport` of ``records`` stored with write report ``written``."""
+    added = Counter(kind for _, kind, _ in written.added)
+    unchanged = Counter(records[i].to_write().kind for i in written.unchanged)
+    return ImportReport(
+        source,
+        str(path),
+        added={k: added.get(k, 0) for k in kinds},
+        unchanged={k: unchanged.get(k, 0) for k in kinds},
+    )

@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from experiments.importers import ImportReport
+from experiments.importers import ImportReport, InvalidEntriesError, import_report
 from experiments.records import (
     ConductivityRecord,
     OutcomeRecord,
@@ -76,16 +76,8 @@ KNOWN_SOURCES: dict[str, str] = {
 SOURCE = "literature"
 
 
-class LiteratureError(ValidationError):
+class LiteratureError(InvalidEntriesError):
     """Rows of a literature file are invalid; ``problems`` lists (line, reason) of each."""
-
-    def __init__(self, path: Path, problems: list[tuple[int, str]], total: int) -> None:
-        self.problems = problems
-        first_line, first = problems[0]
-        super().__init__(
-            f"{len(problems)} of {total} rows of {path} are invalid, nothing stored; "
-            f"first: line {first_line}: {first}"
-        )
 
 
 def _cell(rec: dict[str, Any], name: str) -> Any:
@@ -230,13 +222,9 @@ def import_literature(
             source=SOURCE, citation=citation, skip_identical=True, create_campaigns=True
         ),
     )
-    added = Counter(kind for _, kind, _ in report.added)
-    unchanged = Counter(records[i].to_write().kind for i in report.unchanged)
-    out = ImportReport(
-        f"{campaign} ({citation.split(',')[0]})",
-        str(file),
-        added={k: added.get(k, 0) for k in ("synthesis", "xrd", "conductivity")},
-        unchanged={k: unchanged.get(k, 0) for k in ("synthesis", "xrd", "conductivity")},
-    )
+    out = import_report(
+        f"{campaign} ({citation.split(',')[0]})", file, records, report,
+        ("synthesis", "xrd", "conductivity"),
+    )  # fmt: skip
     log.info("%s", out.summary())
     return out

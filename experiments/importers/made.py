@@ -20,7 +20,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
-from experiments.importers import ImportReport
+from experiments.importers import ImportReport, InvalidEntriesError, import_report
 from experiments.records import (
     OutcomeRecord,
     Phase,
@@ -46,16 +46,11 @@ CITATION = (
 NOTE = "reported as made in the NASICON structure; phase purity not stated by the source"
 
 
-class MadeCompositionsError(ValidationError):
+class MadeCompositionsError(InvalidEntriesError):
     """Entries of a made-compositions file are invalid; ``problems`` lists (where, why)."""
 
     def __init__(self, path: Path, problems: list[tuple[str, str]], total: int) -> None:
-        self.problems = problems
-        where, why = problems[0]
-        super().__init__(
-            f"{len(problems)} of {total} entries are invalid in {path}, nothing stored; "
-            f"first: {where}: {why}"
-        )
+        super().__init__(path, problems, total, noun="entries", prefix="")
 
 
 def read_made_compositions(path: str | Path) -> dict[str, list[str]]:
@@ -134,13 +129,8 @@ def import_made(
             source=SOURCE, citation=CITATION, skip_identical=True, create_campaigns=True
         ),
     )
-    added = Counter(kind for _, kind, _ in report.added)
-    unchanged = Counter(records[i].to_write().kind for i in report.unchanged)
-    out = ImportReport(
-        f"{CAMPAIGN} (Ouyang et al. 2021)",
-        str(file),
-        added={k: added.get(k, 0) for k in ("synthesis", "xrd")},
-        unchanged={k: unchanged.get(k, 0) for k in ("synthesis", "xrd")},
+    out = import_report(
+        f"{CAMPAIGN} (Ouyang et al. 2021)", file, records, report, ("synthesis", "xrd")
     )
     log.info("%s", out.summary())
     return out

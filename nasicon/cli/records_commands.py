@@ -178,7 +178,7 @@ def record_xrd(
     With --pattern the raw file and the fitted phases, weight fractions, verdict and R_wp
     are stored in one transaction, and a PNG of the fit is written under data.reports_dir.
     """
-    from experiments.records import XRDRecord, parse_phases, with_raw_file
+    from experiments.records import XRDRecord, parse_phases
 
     cfg = _config(ctx)
     if pattern is not None:
@@ -219,8 +219,17 @@ def record_xrd(
         space_group=space_group, a_a=a, b_a=b, c_a=c, alpha_deg=alpha, beta_deg=beta,
         gamma_deg=gamma, rwp=rwp, notes=notes, supersedes_id=supersedes, reason=reason,
     )  # fmt: skip
+    _store_typed(ctx, record, raw, by, as_json)
+
+
+def _store_typed(
+    ctx: typer.Context, record: Any, raw: Path | None, by: str | None, as_json: bool
+) -> None:
+    """Store typed numbers (with the raw file kept by SHA-256 when given) and report them."""
+    from experiments.records import with_raw_file
+
     if raw is not None:
-        record = with_raw_file(record, raw, cfg.data.raw_store)
+        record = with_raw_file(record, raw, _config(ctx).data.raw_store)
     result = _store(ctx, record, by)
     if as_json:
         _record_json(result, {})
@@ -276,9 +285,8 @@ def record_conductivity(
     With --eis the raw spectrum and the fitted conductivities (sigma = L / (R A)) are stored
     in one transaction, and a Nyquist/Bode PNG with the fit is written under data.reports_dir.
     """
-    from experiments.records import ConductivityRecord, with_raw_file
+    from experiments.records import ConductivityRecord
 
-    cfg = _config(ctx)
     if eis is not None:
         from experiments.measurements import conductivity_measurement
 
@@ -311,13 +319,7 @@ def record_conductivity(
         relative_density_pct=density_pct, ccd_ma_cm2=ccd, notes=notes, campaign=campaign,
         formula=formula, supersedes_id=supersedes, reason=reason,
     )  # fmt: skip
-    if raw is not None:
-        record = with_raw_file(record, raw, cfg.data.raw_store)
-    result = _store(ctx, record, by)
-    if as_json:
-        _record_json(result, {})
-    else:
-        _report_stored(result)
+    _store_typed(ctx, record, raw, by, as_json)
 
 
 @record_app.command("batch")
