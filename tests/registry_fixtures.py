@@ -42,6 +42,9 @@ COUNTED_TABLES = (
 )
 #: Children before parents.
 DELETE_ORDER = (
+    "login_failures",
+    "web_sessions",
+    "users",
     "conductivity_results",
     "xrd_results",
     "synthesis_records",

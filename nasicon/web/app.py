@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from nasicon import __version__
 from nasicon.web.context import HERE, WebContext
 from nasicon.web.errors import install_handlers
-from nasicon.web.security import api_user
+from nasicon.web.security import api_user, page_session
 
 if TYPE_CHECKING:
     from loop.settings import NasiconConfig
@@ -104,7 +104,7 @@ def create_app(config: NasiconConfig, registry: Registry | None = None) -> FastA
     def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())
 
-    @app.get("/", include_in_schema=False)
+    @app.get("/", include_in_schema=False, dependencies=[Depends(page_session)])
     def home() -> RedirectResponse:
         return RedirectResponse("/queue", status_code=303)
 
