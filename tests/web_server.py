@@ -153,3 +153,36 @@ def launch(folder: Path, db_url: str | None = None, *extra: str, insecure: bool 
     server = start(folder, url, *extra, insecure=insecure)
     server.tokens = tokens
     return server
+
+
+def xrd_pattern(path: Path, seed_: int = 11) -> Path:
+    """A simulated powder pattern of phase-pure NZSP (strained cell, background, noise)."""
+    import numpy as np
+    from pymatgen.core import Lattice
+
+    from experiments.xrd.references import PROTOTYPE_A, PROTOTYPE_C, nasicon_structure
+    from experiments.xrd.simulate import simulate_pattern
+
+    grid = np.round(np.arange(10.0, 80.0 + 1e-9, 0.02), 4)
+    nasicon = nasicon_structure(NZSP)
+    nasicon.lattice = Lattice.hexagonal(PROTOTYPE_A * 1.01, PROTOTYPE_C * 1.004)
+    y = simulate_pattern([(nasicon, 1.0)], grid, zero_shift=0.03, peak_counts=15000,
+                         background=200 + 2000 * np.exp(-(grid - 10) / 9),
+                         rng=np.random.default_rng(seed_))  # fmt: skip
+    np.savetxt(path, np.column_stack([grid, y]), fmt="%.4f")
+    return path
+
+
+def eis_spectrum(path: Path) -> Path:
+    """A simulated impedance spectrum of a pellet (R_b 100 kohm, R_gb 50 kohm), CSV."""
+    import numpy as np
+
+    from experiments.impedance.simulate import simulate_spectrum
+
+    freq = np.logspace(7, -1, 81)
+    spec = simulate_spectrum(freq, r_b=1e5, r_gb=5e4, noise=0.01, rng=np.random.default_rng(3),
+                             r0=8.0, q_b=2.5e-11, n_b=0.93, q_gb=1e-8, n_gb=0.85, q_el=1e-6,
+                             n_el=0.8)  # fmt: skip
+    np.savetxt(path, np.column_stack([spec.frequency_hz, spec.z.real, spec.z.imag]),
+               delimiter=",", header="freq_hz,z_real_ohm,z_imag_ohm", comments="")  # fmt: skip
+    return path

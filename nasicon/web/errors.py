@@ -43,6 +43,7 @@ def status_of(exc: BaseException) -> int:
         ConflictError,
         NotFoundError,
         QueueTransitionError,
+        RecordErrors,
         RegistryBusyError,
         RegistryUnavailableError,
         SchemaVersionError,
@@ -50,6 +51,9 @@ def status_of(exc: BaseException) -> int:
 
     if isinstance(exc, NotFoundError):
         return 404
+    if isinstance(exc, RecordErrors):  # refused records: an unknown sample is not found
+        unknown = all("unknown sample id" in problem for _, problem in exc.problems)
+        return 404 if unknown else 422
     if isinstance(exc, ConflictError | QueueTransitionError):
         return 409
     if isinstance(exc, RegistryUnavailableError | RegistryBusyError | SchemaVersionError):
@@ -71,6 +75,8 @@ def validation_message(exc: Any, *, option_names: bool = False) -> str:
     if not errors:
         return "invalid request"
     first = errors[0]
+    if first.get("type") == "json_invalid":
+        return "the request body is not valid JSON"
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
     where = ".".join(loc)
     if option_names and loc:
