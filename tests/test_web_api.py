@@ -179,3 +179,35 @@ def test_a_round_trip_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
         assert server.counts() == before
     finally:
         server.stop()
+
+
+def test_rounds_figures_and_campaign_progress_pages(web: Server) -> None:
+    from registry import Registry
+
+    with Registry.from_url(web.db_url) as registry:
+        registry.run(lambda uow: uow.rounds.start(7, flow_run_id="flow-run-abc"))
+        registry.run(lambda uow: uow.rounds.finish(7, None, 3, 2))
+    folder = web.cwd / "reports" / "round-7"
+    folder.mkdir(parents=True)
+    png = b"\x89PNG\r\n\x1a\nfigure"
+    (folder / "roc.png").write_bytes(png)
+    (web.cwd / "reports" / "secret.png").write_bytes(b"not for the page")
+    browser = web.login("val")
+    rounds = browser.get("/rounds")
+    assert rounds.status_code == 200 and "flow-run-abc" in rounds.text
+    one = browser.get("/rounds/7")
+    assert one.status_code == 200 and "/rounds/7/figures/roc.png" in one.text
+    assert browser.get("/rounds/7/figures/roc.png").content == png
+    for bad in ("..%2Fsecret.png", "secret.png", "roc.txt"):
+        assert browser.get(f"/rounds/7/figures/{bad}").status_code == 404, bad
+    assert browser.get("/rounds/8").status_code == 404
+    listed = web.client(web.tokens["val"]).get("/api/v1/rounds").json()
+    assert [(r["number"], r["flow_run_id"], r["n_proposals"]) for r in listed] == [
+        (7, "flow-run-abc", 2)
+    ]
+    campaign = browser.get("/campaign")
+    assert campaign.status_code == 200 and "bench experiments" in campaign.text
+    curve = browser.get("/campaign/discovery.png")
+    assert curve.status_code == 200 and curve.content.startswith(b"\x89PNG")
+    assert browser.get("/raw/" + "0" * 64).status_code == 404
+    assert browser.get("/raw/not-a-hash").status_code == 422

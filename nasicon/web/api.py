@@ -67,10 +67,9 @@ def me(user: UserRecord = Depends(api_user)) -> dict[str, Any]:
 
 @router.get("/queue", summary="Proposals: the open ones (all=true: every one).")
 def queue(request: Request, all: bool = False) -> list[dict[str, Any]]:
-    from registry import ProposalStatus
+    from flows.services.queue import list_proposals, statuses
 
-    wanted = None if all else [s for s in ProposalStatus if s.is_open]
-    found = web(request).registry.run(lambda uow: uow.proposals.find(wanted))
+    found = list_proposals(web(request).registry, statuses(None, include_finished=all))
     return [views.proposal_dict(p) for p in found]
 
 

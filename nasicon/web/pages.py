@@ -30,11 +30,10 @@ DONE = {
 
 
 def _queue(request: Request, everything: bool = False) -> dict[str, Any]:
-    from registry import ProposalStatus
+    from flows.services.queue import list_proposals, statuses
 
-    reg = web(request).registry
-    wanted = None if everything else [s for s in ProposalStatus if s.is_open]
-    proposals = reg.run(lambda uow: uow.proposals.find(wanted))
+    wanted = statuses(None, include_finished=everything)
+    proposals = list_proposals(web(request).registry, wanted)
     return {
         "proposals": proposals,
         "models": views.model_names(proposals),
@@ -133,7 +132,9 @@ def round_page(request: Request, number: int) -> Response:
     found = [v for v in views.rounds(ctx.registry) if v.round.number == number]
     if not found:
         raise NotFoundError(f"there is no round {number}")
-    proposals = ctx.registry.run(lambda uow: uow.proposals.find(None, number))
+    from flows.services.queue import list_proposals
+
+    proposals = list_proposals(ctx.registry, None, number)
     return render(
         request, "round.html", view=found[0], metrics=views.METRIC_COLUMNS,
         figures=views.round_figures(ctx.config, number), proposals=proposals,
