@@ -211,3 +211,40 @@ def test_rounds_figures_and_campaign_progress_pages(web: Server) -> None:
     assert curve.status_code == 200 and curve.content.startswith(b"\x89PNG")
     assert browser.get("/raw/" + "0" * 64).status_code == 404
     assert browser.get("/raw/not-a-hash").status_code == 422
+
+
+def _csrf(client, path: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def test_batch_upload_lists_every_bad_row_then_stores_all(web: Server, tmp_path: Path) -> None:
+    browser = web.login("lab")
+    token = _csrf(browser, "/record/batch")
+    bad = ("sample_id,formula,succeeded,calcination_c\n"
+           "BT-1,Na3Zr2Si2PO12,yes,900\nBT-2,NotAFormula,yes,900\nBT-3,Na3Zr2Si2PO12,maybe,\n")
+    before = web.counts()
+    refused = browser.post("/record/batch", data={"csrf_token": token},
+                           files={"file": ("bench.csv", bad.encode())})  # fmt: skip
+    assert refused.status_code == 422
+    assert refused.text.count("<tr><td>") == 2  # lines 3 and 4, each with its problem
+    assert "<td>3</td>" in refused.text and "<td>4</td>" in refused.text
+    assert web.counts() == before
+    good = "sample_id,formula,succeeded\nBT-1,Na3Zr2Si2PO12,yes\nBT-2,Na3Zr2Si2PO12,no\n"
+    stored = browser.post("/record/batch", data={"csrf_token": token},
+                          files={"file": ("bench.csv", good.encode())})  # fmt: skip
+    assert stored.status_code == 200 and "Stored 2 records" in stored.text
+    assert web.counts()["synthesis_records"] == before["synthesis_records"] + 2
+    history = web.client(web.tokens["val"]).get("/api/v1/samples/BT-2").json()
+    record_id = history["records"][0]["id"]
+    no_reason = browser.post("/retract", data={"csrf_token": token, "kind": "synthesis",
+                                               "record_id": record_id, "sample": "BT-2"})
+    assert no_reason.status_code == 422 and "needs --reason" in no_reason.text
+    done = browser.post("/retract", data={"csrf_token": token, "kind": "synthesis",
+                                          "record_id": record_id, "sample": "BT-2",
+                                          "reason": "wrong furnace"})  # fmt: skip
+    assert done.status_code == 303
+    records = web.client(web.tokens["val"]).get("/api/v1/samples/BT-2").json()["records"]
+    assert [(r["status"], r["recorded_by"]) for r in records] == [
+        ("retracted", "lab"), ("retraction", "lab")]
