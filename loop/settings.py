@@ -104,6 +104,28 @@ class ProposalConfig(_Section):
     stage2_fraction: float = Field(0.05, gt=0, le=1)
 
 
+class WebConfig(_Section):
+    """The web page (``nasicon web``): where it listens, sessions, failed-login limits."""
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(8000, ge=1, le=65535)
+    session_hours: float = Field(12.0, gt=0, description="a browser login lasts this long, h")
+    secure_cookies: bool = Field(
+        True, description="session cookie only over HTTPS (false: plain-http localhost only)"
+    )
+    max_failed_logins_per_user: int = Field(
+        5, ge=1, description="failed logins of one name in the window before it is locked"
+    )
+    max_failed_logins_per_client: int = Field(
+        20, ge=1, description="failed logins from one address in the window before it is locked"
+    )
+    failed_login_window_minutes: float = Field(15.0, gt=0)
+    upload_dir: Path = Field(
+        Path("nasicon_data/uploads"), description="uploaded raw files awaiting confirmation"
+    )
+    max_upload_mb: float = Field(50.0, gt=0, description="largest raw file accepted, MB")
+
+
 class NasiconConfig(_Section):
     """All settings of one installation."""
 
@@ -115,3 +137,4 @@ class NasiconConfig(_Section):
     models: ModelConfig = ModelConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     proposals: ProposalConfig = ProposalConfig()
+    web: WebConfig = WebConfig()

@@ -25,6 +25,7 @@ from registry.repositories import (
     ProposalRepository,
     RoundRepository,
     SampleRepository,
+    UserRepository,
 )
 
 
@@ -36,7 +37,7 @@ class UnitOfWork:
         writable: False for a read-only unit (the database refuses writes in it).
         claim_hours: how long a queue claim holds unless the caller says otherwise, h.
         campaigns, compositions, computed, samples, outcomes, proposals, model_runs,
-        rounds: the repositories (see :mod:`registry.repositories`).
+        rounds, users: the repositories (see :mod:`registry.repositories`).
     """
 
     def __init__(self, session: Session, *, writable: bool, claim_hours: float) -> None:
@@ -51,3 +52,4 @@ class UnitOfWork:
         self.proposals = ProposalRepository(self)
         self.model_runs = ModelRunRepository(self)
         self.rounds = RoundRepository(self)
+        self.users = UserRepository(self)

@@ -65,6 +65,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "until interrupted."),
     "demo": ("flow_commands", "The main job (make demo): one closed-loop round on a fresh "
              "registry."),
+    "web": ("web_commands", "Serve the lab's web page and JSON API (log in with nasicon users)."),
+    "users": ("users_commands", "Users of the web page: logins, roles, API tokens."),
 }  # fmt: skip
 
 #: Options of the root that every subcommand accepts too (``nasicon record ... --db URL``).

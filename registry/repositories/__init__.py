@@ -12,6 +12,8 @@ Where to find the query for anything:
 ``uow.proposals``         :mod:`registry.repositories.proposals` (the queue)
 ``uow.model_runs``        :mod:`registry.repositories.model_runs`
 ``uow.rounds``            :mod:`registry.repositories.rounds`
+``uow.users``             :mod:`registry.repositories.users` (web page logins: users,
+                          token hashes, sessions, failed logins)
 ========================  ============================================================
 """
 
@@ -23,6 +25,7 @@ from registry.repositories.outcomes import OutcomeRepository
 from registry.repositories.proposals import AddedProposals, ProposalRepository
 from registry.repositories.rounds import RoundRepository
 from registry.repositories.samples import SampleRepository
+from registry.repositories.users import UserRecord, UserRepository, WebSession
 
 __all__ = [
     "DEFAULT_CAMPAIGN",
@@ -35,4 +38,7 @@ __all__ = [
     "ProposalRepository",
     "RoundRepository",
     "SampleRepository",
+    "UserRecord",
+    "UserRepository",
+    "WebSession",
 ]
