@@ -34,59 +34,38 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from loop.discovery.chunk_summary import CONSTANT, INVALID, OK, ChunkSummary, Projection
 from loop.discovery.formulas import Rendered, render_binary, render_primary, render_unary
+from loop.discovery.operators import (
+    BINARY_OPERATORS,
+    OPERATOR_INDEX,
+    OPERATORS,
+    PRIMARY,
+    UNARY_OPERATORS,
+    apply_binary,
+    apply_unary,
+)
 from loop.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
-UNARY_OPERATORS: tuple[str, ...] = ("exp", "log", "^-1", "^2", "^3", "sqrt", "cbrt")
-BINARY_OPERATORS: tuple[str, ...] = ("+", "-", "*", "/", "|-|")
 #: Highest supported complexity (rung 3 would need the whole rung-2 space as building blocks).
 MAX_COMPLEXITY = 2
 
-#: Status codes of a candidate feature.
-OK, INVALID, CONSTANT = 0, 1, 2
-
-PRIMARY = -1  # operator code of a primary feature
-OPERATORS: tuple[str, ...] = (*UNARY_OPERATORS, *BINARY_OPERATORS)
-_OP_INDEX = {op: k for k, op in enumerate(OPERATORS)}
-_SKETCH = 4  # random projections in the duplicate key
-_SKETCH_RESOLUTION = 1e6
-_CONSTANT_RTOL = 1e-10
-_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _apply_unary(op: str, x: np.ndarray) -> np.ndarray:
-    """``op`` of x; invalid points come out nan/inf (the caller has errors silenced)."""
-    if op == "exp":
-        return np.exp(x)
-    if op == "log":
-        return np.log(x)
-    if op == "^-1":
-        return 1.0 / x
-    if op == "^2":
-        return x * x
-    if op == "^3":
-        return x * x * x
-    if op == "sqrt":
-        return np.sqrt(x)
-    if op == "cbrt":
-        return np.cbrt(x)
-    raise ValueError(f"unknown unary operator {op!r}")
-
-
-def _apply_binary(op: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return a / b
-    if op == "|-|":
-        return np.abs(a - b)
-    raise ValueError(f"unknown binary operator {op!r}")
+__all__ = [
+    "BINARY_OPERATORS",
+    "CONSTANT",
+    "INVALID",
+    "MAX_COMPLEXITY",
+    "OK",
+    "UNARY_OPERATORS",
+    "Block",
+    "ChunkSummary",
+    "FeatureSpace",
+    "FeatureSpaceStats",
+    "Projection",
+    "expand_features",
+]
 
 
 @dataclass
@@ -118,69 +97,6 @@ class Block:
     op: str | None = None
 
 
-@dataclass
-class ChunkSummary:
-    """Per-feature screening results of one block of values (rows = features)."""
-
-    status: np.ndarray  # OK / INVALID / CONSTANT
-    affine_key: np.ndarray  # uint64, equal for features equal up to alpha x + beta
-    exact_key: np.ndarray  # uint64, equal for equal features
-    mean: np.ndarray
-    sumsq: np.ndarray  # sum over rows of x^2
-    dots: np.ndarray  # (m, k) values @ extra columns of the projection
-
-
-class Projection:
-    """Fixed row weights for the one-pass summary of a chunk: mean, sketch and extras."""
-
-    def __init__(self, n_rows: int, extra: np.ndarray | None = None) -> None:
-        rng = np.random.default_rng(0x5EED)
-        sketch = rng.standard_normal((n_rows, _SKETCH))
-        sketch -= sketch.mean(axis=0)  # centred: x @ r = (x - mean) @ r
-        cols = [np.full((n_rows, 1), 1.0 / n_rows), sketch]
-        if extra is not None:
-            cols.append(np.asarray(extra, dtype=float).reshape(n_rows, -1))
-        self.matrix = np.ascontiguousarray(np.hstack(cols))
-        self.n_extra = 0 if extra is None else self.matrix.shape[1] - 1 - _SKETCH
-
-    def summarise(self, values: np.ndarray) -> ChunkSummary:
-        """Screen ``values`` (m features x rows) in two passes over the data."""
-        with np.errstate(all="ignore"):
-            proj = values @ self.matrix
-            sumsq = np.einsum("ij,ij->i", values, values)
-            mean = proj[:, 0]
-            n = values.shape[1]
-            var = sumsq / n - mean * mean
-            finite = np.isfinite(proj).all(axis=1) & np.isfinite(sumsq)
-            # the one-pass variance cancels for features of tiny relative spread: redo those
-            fragile = finite & (var < 1e-6 * mean * mean)
-            if fragile.any():
-                centred = values[fragile] - mean[fragile, None]
-                var[fragile] = np.einsum("ij,ij->i", centred, centred) / n
-                peak = np.abs(values[fragile]).max(axis=1)
-                var[fragile] = np.where(
-                    np.sqrt(var[fragile]) > _CONSTANT_RTOL * peak, var[fragile], 0.0
-                )
-            std = np.sqrt(np.maximum(var, 0.0))
-            spread = finite & (std > _CONSTANT_RTOL * np.abs(mean)) & (std > 0)
-            status = np.where(~finite, INVALID, np.where(spread, OK, CONSTANT)).astype(np.int8)
-            affine = np.zeros(len(values), dtype=np.uint64)
-            exact = np.zeros(len(values), dtype=np.uint64)
-            ok = status == OK
-            if ok.any():
-                z = proj[ok, 1 : 1 + _SKETCH] / std[ok, None]
-                sign = np.where(z[:, 0] >= 0, 1.0, -1.0)
-                zi = np.rint(z * (sign[:, None] * _SKETCH_RESOLUTION)).astype(np.int64)
-                h = np.zeros(int(ok.sum()), dtype=np.uint64)
-                for k in range(_SKETCH):
-                    h = (h ^ zi[:, k].astype(np.uint64)) * _MIX
-                affine[ok] = h
-                loc = np.rint(mean[ok] / std[ok] * 1e7).astype(np.int64).astype(np.uint64)
-                lsc = np.rint(np.log2(std[ok]) * 1e7).astype(np.int64).astype(np.uint64)
-                exact[ok] = (((h ^ loc) * _MIX ^ lsc) * _MIX) ^ (sign > 0).astype(np.uint64)
-        return ChunkSummary(status, affine, exact, mean, sumsq, proj[:, 1 + _SKETCH :])
-
-
 class FeatureSpace:
     """Expansion of named primary features by :data:`UNARY_OPERATORS` / :data:`BINARY_OPERATORS`.
 
@@ -208,7 +124,7 @@ class FeatureSpace:
             raise ValidationError(f"complexity must be 0..{MAX_COMPLEXITY}, got {complexity}")
         if chunk_size < 1:
             raise ValidationError(f"chunk_size must be >= 1, got {chunk_size}")
-        unknown = [op for op in (*unary, *binary) if op not in _OP_INDEX]
+        unknown = [op for op in (*unary, *binary) if op not in OPERATOR_INDEX]
         if unknown:
             raise ValidationError(f"unknown operator(s) {unknown}; known: {', '.join(OPERATORS)}")
         if primary.shape[1] == 0 or len(primary) < 2:
@@ -316,13 +232,15 @@ class FeatureSpace:
             return np.column_stack([np.full(m, PRIMARY), block.left, np.full(m, -1)])
         if block.kind == "unary":
             m = len(block.left)
-            return np.column_stack([np.full(m, _OP_INDEX[block.op]), block.left, np.full(m, -1)])
+            return np.column_stack(
+                [np.full(m, OPERATOR_INDEX[block.op]), block.left, np.full(m, -1)]
+            )
         js = block.right
         assert js is not None
         i = np.full(len(js), block.left[0])
         parts = []
         for op in self.binary:
-            code = np.full(len(js), _OP_INDEX[op])
+            code = np.full(len(js), OPERATOR_INDEX[op])
             parts.append(np.column_stack([code, i, js]))
             if op == "/":
                 parts.append(np.column_stack([code, js, i]))
@@ -335,7 +253,7 @@ class FeatureSpace:
                 return self.primary_values[block.left]
             base = self._base_values
             if block.kind == "unary":
-                return _apply_unary(str(block.op), base[block.left])
+                return apply_unary(str(block.op), base[block.left])
             a = base[block.left[0]][None, :]
             b = base[block.right]
             k = len(block.right)
@@ -374,9 +292,9 @@ class FeatureSpace:
                 if op == PRIMARY:
                     out[k] = self.primary_values[left]
                 elif right < 0:
-                    out[k] = _apply_unary(OPERATORS[op], base[left])
+                    out[k] = apply_unary(OPERATORS[op], base[left])
                 else:
-                    out[k] = _apply_binary(OPERATORS[op], base[left], base[right])
+                    out[k] = apply_binary(OPERATORS[op], base[left], base[right])
         return out
 
     def expected_candidates(self) -> int:
