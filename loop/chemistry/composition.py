@@ -130,7 +130,8 @@ def parse_nasicon(
     Raises:
         CompositionError: unknown element, an element that fits no site, no oxygen, M total
             != 2 or A total != 3, Na (Li) outside 0..4, Li and Na together, a charge that
-            no common states balance or that several balance equally well, or an M-site ion with no CN VI Shannon
+            no common states balance or that several balance equally well, or an M-site ion
+            with no CN VI Shannon
             radius. The message names the offending value.
     """
     body, inline = _split_overrides(formula)
