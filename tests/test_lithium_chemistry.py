@@ -49,9 +49,7 @@ def test_sodium_batches_keep_no_mobile_ion_array() -> None:
     assert parsed.batch.mobile_ions().tolist() == ["Na"]
 
 
-@pytest.mark.parametrize(
-    "formula", ["Li2Na1Zr2Si2PO12", "Na2.9Li0.1Zr2Si2PO12", "LiNa(Zr2)(PO4)3"]
-)
+@pytest.mark.parametrize("formula", ["Li2Na1Zr2Si2PO12", "Na2.9Li0.1Zr2Si2PO12", "LiNa(Zr2)(PO4)3"])
 def test_li_na_mixtures_are_refused(formula: str) -> None:
     with pytest.raises(CompositionError, match="both Li and Na on the mobile-ion site"):
         parse_nasicon(formula)

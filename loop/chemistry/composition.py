@@ -131,8 +131,7 @@ def parse_nasicon(
         CompositionError: unknown element, an element that fits no site, no oxygen, M total
             != 2 or A total != 3, Na (Li) outside 0..4, Li and Na together, a charge that
             no common states balance or that several balance equally well, or an M-site ion
-            with no CN VI Shannon
-            radius. The message names the offending value.
+            with no CN VI Shannon radius. The message names the offending value.
     """
     body, inline = _split_overrides(formula)
     overrides = {**inline, **oxidation_states} if oxidation_states else inline
