@@ -32,11 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from experiments.importers import ImportReport, InvalidEntriesError, import_report
 from experiments.records import ConductivityRecord, SynthesisRecord
 from experiments.units import SIGMA_UNITS
+from loop.chemistry import parse_nasicon
+from loop.conductivity.arrhenius import FITTED, MEASURED, targets_25c
 from loop.errors import CompositionError, DataMissingError, NasiconError, ValidationError
 from registry import Registry
 
@@ -127,11 +130,21 @@ class ConductivityImport:
     reports: list[ImportReport] = field(default_factory=list)
     skipped: list[SkippedRow] = field(default_factory=list)
     rows: int = 0
+    targets: pd.DataFrame | None = None  # one 25 C target per (formula, reference) group
 
     def summary(self) -> str:
-        """One line per source, then the count of rows left out."""
+        """One line per source, the rows left out, and the 25 C targets."""
         lines = [r.summary() for r in self.reports]
         lines.append(f"{self.rows} rows read, {len(self.skipped)} left out (listed above)")
+        if self.targets is not None:
+            origin = self.targets["origin"].value_counts()
+            n_25 = int(origin.get(MEASURED, 0) + origin.get(FITTED, 0))
+            lines.append(
+                f"{len(self.targets)} (composition, reference) groups: {n_25} with a 25 C "
+                f"value ({int(origin.get(FITTED, 0))} through an Arrhenius fit of the group), "
+                f"{len(self.targets) - n_25} measured at one other temperature only "
+                "(kept, not used as 25 C targets)"
+            )
         return "\n".join(lines)
 
 
@@ -241,22 +254,20 @@ def table_files(path: str | Path) -> list[Path]:
     return [where]
 
 
-def import_conductivity(
-    registry: Registry,
-    path: str | Path = DEFAULT_FOLDER,
-    *,
-    recorded_by: str = "nasicon import conductivity",
-) -> ConductivityImport:
-    """Store every usable row of the tables at ``path`` (folder or file), in one transaction.
+_Batch = tuple[str, str, Path, list[Any], list[Any]]
+
+
+def parse_tables(path: str | Path) -> tuple[ConductivityImport, list[_Batch]]:
+    """Read and check every row (stores nothing): the left-out rows and, per file,
+    (campaign, citation, file, records, writes).
 
     Raises:
-        ConductivityTableError: bad values (all listed); nothing is stored.
-        DataMissingError, ValidationError: no table, or not a known format.
+        ConductivityTableError: bad values (all listed).
     """
     out = ConductivityImport()
     problems: list[tuple[int, str]] = []
     bad_file: Path | None = None
-    batches: list[tuple[str, str, Path, list[Any], list[Any]]] = []
+    batches: list[_Batch] = []
     for file in table_files(path):
         frame, fmt = read_table(file)
         campaign = fmt.campaign or file.stem
@@ -284,6 +295,49 @@ def import_conductivity(
         batches.append((campaign, fmt.citation, file, records, writes))
     if problems:
         raise ConductivityTableError(bad_file or Path(path), problems, out.rows)
+    return out, batches
+
+
+def conductivity_frame(path: str | Path = DEFAULT_FOLDER) -> pd.DataFrame:
+    """The usable rows of the tables at ``path`` as a table (stores nothing): ``campaign``,
+    ``sample_id``, ``formula`` (canonical), ``reference``, ``temperature_k`` (K),
+    ``sigma_s_cm`` (S/cm), ``ea_ev`` (eV or NaN)."""
+    _, batches = parse_tables(path)
+    return conductivity_frame_of(batches)
+
+
+def conductivity_frame_of(batches: list[_Batch]) -> pd.DataFrame:
+    """:func:`conductivity_frame` of parsed batches."""
+    rows = [
+        {
+            "campaign": campaign,
+            "sample_id": rec.sample_id,
+            "formula": parse_nasicon(synthesis.formula).formula,
+            "reference": rec.notes,
+            "temperature_k": rec.temperature_k,
+            "sigma_s_cm": rec.sigma_total_s_cm,
+            "ea_ev": np.nan if rec.ea_ev is None else rec.ea_ev,
+        }
+        for campaign, _, _, records, _ in batches
+        for synthesis, rec in zip(records[::2], records[1::2], strict=True)
+    ]
+    columns = ["campaign", "sample_id", "formula", "reference", "temperature_k", "sigma_s_cm"]
+    return pd.DataFrame(rows, columns=[*columns, "ea_ev"])
+
+
+def import_conductivity(
+    registry: Registry,
+    path: str | Path = DEFAULT_FOLDER,
+    *,
+    recorded_by: str = "nasicon import conductivity",
+) -> ConductivityImport:
+    """Store every usable row of the tables at ``path`` (folder or file), in one transaction.
+
+    Raises:
+        ConductivityTableError: bad values (all listed); nothing is stored.
+        DataMissingError, ValidationError: no table, or not a known format.
+    """
+    out, batches = parse_tables(path)
     all_writes = [w for *_, writes in batches for w in writes]
     report = registry.run(
         lambda uow: uow.outcomes.write(
@@ -295,14 +349,10 @@ def import_conductivity(
         part = _slice_report(report, offset, len(writes))
         offset += len(writes)
         out.reports.append(
-            import_report(
-                campaign,
-                file,
-                records,
-                part,
-                ("synthesis", "conductivity"),
-            )
+            import_report(campaign, file, records, part, ("synthesis", "conductivity"))
         )
+    frame = conductivity_frame_of(batches)
+    out.targets = targets_25c(frame)
     log.info("%s", out.summary())
     return out
 
