@@ -108,6 +108,13 @@ def predict(
                 },
             }
         )
+    # -- conductivity (issue 14B): log10 sigma at 25 C when a conductivity model is stored
+    from flows.services.conductivity import conductivity_of
+
+    conductivity = conductivity_of(cfg, list(table["formula"]))
+    for rec, cond in zip(records, conductivity or [], strict=False):
+        rec["conductivity"] = cond
+    # -- end conductivity
     if as_json:
         typer.echo(json.dumps(records, indent=2))
         return
@@ -125,6 +132,11 @@ def predict(
     for name in probabilities:
         star = " *" if champion is not None and name == champion.algorithm else ""
         out.add_row(f"{name}{star}", *[f"{r['models'][name]:.3f}" for r in records])
+    if conductivity is not None:
+        out.add_row("log10 sigma 25 C (S/cm)", *[
+            f"{c['log10_sigma_s_cm']:.2f} ± {c['sd']:.2f}"
+            + ("" if c["in_domain"] else " (out of domain)") for c in conductivity
+        ])
     console.print(out)
     if champion is not None:
         console.print(f"* champion: {champion.algorithm}", highlight=False)
