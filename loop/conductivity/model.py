@@ -3,8 +3,9 @@
 An ensemble of trees (extra trees by default) gives the mean and the spread of its trees'
 predictions; the spread plus the median held-out spread is scaled by cross-conformal
 calibration on leave-papers-out, composition-purged folds
-(:func:`loop.conductivity.features.purged_splits`) so that mean +- sd covers 68 % and mean +- ``scale_95 / scale_68`` sd covers 95 % of held-out
-papers' values. Coverage is *measured* on folds whose scale came from the other folds.
+(:func:`loop.conductivity.features.purged_splits`) so that mean +- sd covers 68 % and
+mean +- ``scale_95 / scale_68`` sd covers 95 % of held-out papers' values. Coverage is
+*measured* on folds whose scale came from the other folds.
 
 A mobile ion with fewer than ``min_rows_per_ion`` training rows (sodium: the literature
 holds a handful of Na rows against hundreds of Li rows) is out of domain: its sd is
