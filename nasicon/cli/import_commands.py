@@ -81,7 +81,8 @@ def import_conductivity_command(
         try:
             result = import_conductivity(registry, where)
         except ConductivityTableError as exc:
-            _problems(exc.problems, "line")
+            if len(exc.problems) > 1:  # one bad row: the error line names it
+                _problems(exc.problems, "line")
             raise
     for row in result.skipped[:SKIPPED_SHOWN]:
         console.print(
