@@ -13,6 +13,7 @@ from registry_fixtures import assert_one_error_line
 
 from loop.conductivity.features import formula_features, purged_splits
 from loop.conductivity.model import cross_validate, fit_conductivity_model
+from loop.descriptors import describe_formulas
 from loop.errors import ValidationError
 
 
@@ -78,6 +79,9 @@ def test_sodium_with_few_rows_is_out_of_domain_with_a_wider_sd() -> None:
         query.reindex(columns=model.feature_names, fill_value=0.0).to_numpy()
     )
     assert np.allclose(mean, mean2) and np.allclose(sd, sd2)
+    _, parsed = describe_formulas(["Li1.4Al0.4Ti1.6(PO4)3", "Na3Zr2Si2PO12"])
+    mean3, sd3 = model.predict_batch(parsed.batch)
+    assert np.allclose(mean, mean3) and np.allclose(sd, sd3)
 
 
 def test_an_element_absent_from_training_is_out_of_domain() -> None:

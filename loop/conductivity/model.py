@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from loop.conductivity.features import purged_splits
+from loop.conductivity.features import batch_features, purged_splits
+from loop.descriptors.occupancy import OccupancyBatch
 from loop.errors import ValidationError
 
 ALGORITHMS = ("extra_trees", "random_forest")
@@ -86,6 +87,10 @@ class ConductivityModel:
         few = np.array([self.ion_counts.get(i, 0) < self.min_rows_per_ion for i in ions])
         sd = np.where(few, np.sqrt(sd**2 + self.target_sd**2), sd)
         return mean, sd
+
+    def predict_batch(self, batch: OccupancyBatch) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` of occupancy arrays (a recommender's candidates), vectorised."""
+        return self.predict(batch_features(batch))
 
     def interval(
         self, X: pd.DataFrame | np.ndarray, level: float = 0.95
