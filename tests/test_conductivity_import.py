@@ -133,3 +133,27 @@ def test_an_unknown_table_names_the_columns_it_needs(lab: str, tmp_path: Path) -
     result = run_cli(["--db", lab, "import", "conductivity", str(path)])
     assert result.code == 2
     assert_one_error_line(result.stderr, "formula, sigma, reference, temperature_c, unit")
+
+
+@pytest.mark.parametrize(
+    ("option", "needle"),
+    [
+        (["--bulk", "-1e-4"], "outside (0, 10] S/cm"),
+        (["--gb", "0"], "outside (0, 10] S/cm"),
+        (["--total", "-2", "--unit", "mS/cm"], "outside (0, 10] S/cm"),
+        (["--total", "1e-4", "--unit", "S/m"], "unit 'S/m' is not S/cm or mS/cm"),
+    ],
+)
+def test_record_conductivity_refuses_non_positive_sigma_and_unknown_units(
+    lab: str, option: list[str], needle: str
+) -> None:
+    made = run_cli(
+        ["--db", lab, "record", "synthesis", "--sample", "L1", "--formula",
+         "Li1.3Al0.3Ti1.7(PO4)3", "--succeeded"]
+    )  # fmt: skip
+    assert made.code == 0, made.stderr
+    before = row_counts(lab)
+    result = run_cli(["--db", lab, "record", "conductivity", "--sample", "L1", *option])
+    assert result.code == 2
+    assert_one_error_line(result.stderr, needle)
+    assert row_counts(lab) == before
