@@ -37,6 +37,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/discovery.py --jobs 2
 	$(PY) benchmarks/screening.py
 	$(PY) benchmarks/backtest.py
+	$(PY) benchmarks/conductivity.py
 	$(PY) benchmarks/startup.py
 	$(PY) benchmarks/main_job.py   # a fresh clone of HEAD: make venv + make demo (minutes)
 

@@ -36,7 +36,9 @@ from registry.raw_files import sha256_file
 log = logging.getLogger(__name__)
 
 #: Module prefixes of the types an artifact may hold.
-TRUSTED_PREFIXES: tuple[str, ...] = ("sklearn.", "numpy.", "scipy.", "loop.models.")
+TRUSTED_PREFIXES: tuple[str, ...] = (
+    "sklearn.", "numpy.", "scipy.", "loop.models.", "loop.conductivity.",
+)  # fmt: skip
 _VERSIONED = ("numpy", "scipy", "scikit-learn", "pandas", "optuna", "skops", "nasicon-loop")
 
 

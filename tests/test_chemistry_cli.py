@@ -46,10 +46,10 @@ def test_describe_table() -> None:
 
 
 def test_describe_bad_formula_is_one_line_exit_2() -> None:
-    result = script("describe", "Na3Zr2Si2PO12", "Na3Li2Si2PO12")
+    result = script("describe", "Na3Zr2Si2PO12", "Na3K2Si2PO12")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: Li fits no NASICON site (Na, octahedral M, or polyanion centre Si/P/S)"
+        "error: K fits no NASICON site (Na/Li, octahedral M, or polyanion centre Si/P/S)"
     ]
     assert result.stdout == ""
 

@@ -61,7 +61,10 @@ def test_default_oxidation_states_and_override() -> None:
     ("formula", "message"),
     [
         ("Na3Qq2Si2PO12", "unknown element 'Qq'"),
-        ("Na3Li2Si2PO12", "Li fits no NASICON site"),
+        ("Na3K2Si2PO12", "K fits no NASICON site"),
+        ("Na3Li2Si2PO12", "both Li and Na on the mobile-ion site"),
+        ("Li2.5Na0.5Zr2Si2PO12", "mixed Li/Na NASICONs are not supported"),
+        ("Li5Zr2Si3O12|Zr+4", "Li is 5 per 12 O, must be within 0..4"),
         ("Na3Zr1.5Si2PO12", "M-site total is 1.5"),
         ("Na3Zr2Si2O12", "polyanion .* total is 2"),
         ("Na4Zr2Si2PO12", "not charge balanced: net charge \\+1"),

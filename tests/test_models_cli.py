@@ -140,7 +140,10 @@ def test_predict_json(trained, dft_data_dir) -> None:
     assert [r["formula"] for r in records] == ["Na3Zr2Si2PO12", "NaZr2P3O12"]
     for rec in records:
         assert set(rec) == {"formula", "tolerance_factor", "models", "champion"}
-        assert set(rec["tolerance_factor"]) == {"t1", "t2", "accessible", "p_stable"}
+        assert set(rec["tolerance_factor"]) == {
+            "t1", "t2", "accessible", "p_stable", "in_domain", "reason"
+        }
+        assert rec["tolerance_factor"]["in_domain"] is True
         assert set(rec["models"]) == {"tolerance_factor", "gnb", "knn"}
         assert set(rec["champion"]) == {"name", "p"}
         assert rec["champion"]["p"] == rec["models"][rec["champion"]["name"]]
@@ -149,6 +152,36 @@ def test_predict_json(trained, dft_data_dir) -> None:
         assert tf["accessible"] == (tf["p_stable"] >= 0.5)
     table = invoke(trained, dft_data_dir, "predict", "NaZr2(PO4)3")
     assert table.code == 0 and "champion" in table.stdout
+
+
+def test_predict_adds_conductivity_and_marks_lithium_out_of_domain(
+    trained, dft_data_dir, shared_dir, tmp_path
+) -> None:
+    """Issue 14B: with a conductivity model stored, predict --json gives log10 sigma +- sd
+    per formula; a Li formula has no tolerance-factor verdict (a sodium model)."""
+    import shutil
+
+    cwd = tmp_path / "copy"
+    shutil.copytree(trained, cwd)  # the module's registry stays without a conductivity model
+    tables = shared_dir / "data" / "conductivity" / "liverpool_nasicon.csv"
+    assert invoke(cwd, dft_data_dir, "import", "conductivity", str(tables)).code == 0
+    assert invoke(cwd, dft_data_dir, "conductivity", "train").code == 0
+    result = invoke(cwd, dft_data_dir, "predict", "--json", "Li1.3Al0.3Ti1.7(PO4)3",
+                    "NaZr2(PO4)3")
+    assert result.code == 0, result.stderr
+    li, na = json.loads(result.stdout)
+    assert li["tolerance_factor"]["accessible"] is None
+    assert li["tolerance_factor"]["in_domain"] is False
+    assert "sodium model" in li["tolerance_factor"]["reason"]
+    assert na["tolerance_factor"]["accessible"] in (True, False)
+    assert set(li["conductivity"]) == {"log10_sigma_s_cm", "sd", "in_domain", "reason"}
+    assert li["conductivity"]["in_domain"] is True
+    assert na["conductivity"]["in_domain"] is False
+    assert "Na training rows" in na["conductivity"]["reason"]
+    assert na["conductivity"]["sd"] > li["conductivity"]["sd"] > 0
+    table = invoke(cwd, dft_data_dir, "predict", "Li1.3Al0.3Ti1.7(PO4)3")
+    assert table.code == 0 and "out of domain (Li)" in table.stdout
+    assert "log10 sigma 25 C" in table.stdout
 
 
 def test_second_retrain_of_the_same_round_is_refused(trained, dft_data_dir) -> None:

@@ -1,6 +1,7 @@
 """NASICON compositions: site assignment and validation of Na_x M_2 (AO4)_3 formulas.
 
-A formula unit has 12 O; Na (0 to 4) fills the Na sites, octahedral metals the M site
+A formula unit has 12 O; the mobile ion Na or Li (0 to 4; one of them, never both) fills
+the Na sites, octahedral metals the M site
 (2 per formula unit) and the polyanion centres Si/P/S the A site (3 per formula unit).
 """
 
@@ -15,6 +16,7 @@ from loop.chemistry.ions import (
     A_SITE_OXIDATION_STATES,
     ALLOWED_OXIDATION_STATES,
     M_SITE_OXIDATION_STATES,
+    MOBILE_IONS,
     Ion,
     ion_properties,
     known_elements,
@@ -43,27 +45,29 @@ class NasiconComposition:
     """Site occupancies of one NASICON formula unit (12 O).
 
     Attributes:
-        na: Na per formula unit (0 to 4).
+        na: mobile ion (Na or Li, see ``mobile_ion``) per formula unit (0 to 4).
         m_site: (ion, amount) of each M-site cation; amounts sum to 2.
         a_site: (ion, amount) of each polyanion centre (Si/P/S); amounts sum to 3.
         inferred: (element, state) of M-site cations whose default state did not balance
             the charge and was inferred (:mod:`loop.chemistry.oxidation`); not part of
             equality (the canonical formula carries the states).
+        mobile_ion: "Na" (default) or "Li"; only Na is in the domain of the tolerance factor.
     """
 
     na: float
     m_site: tuple[tuple[Ion, float], ...]
     a_site: tuple[tuple[Ion, float], ...]
     inferred: tuple[tuple[str, int], ...] = field(default=(), compare=False)
+    mobile_ion: str = "Na"
 
     @property
     def formula(self) -> str:
-        """Canonical formula: Na, M by falling amount then symbol, Si, P, S, O12.
+        """Canonical formula: Na (or Li), M by falling amount then symbol, Si, P, S, O12.
 
         A non-default oxidation state is kept as a suffix, e.g. ``Na3Ti2P3O12|Ti+3``,
         which :func:`parse_nasicon` reads back.
         """
-        parts = [f"Na{_fmt_amount(self.na)}"] if self.na > 0 else []
+        parts = [f"{self.mobile_ion}{_fmt_amount(self.na)}"] if self.na > 0 else []
         parts += [f"{ion.element}{_fmt_amount(a)}" for ion, a in self.m_site]
         parts += [f"{ion.element}{_fmt_amount(a)}" for ion, a in self.a_site]
         text = "".join(parts) + "O12"
@@ -125,9 +129,9 @@ def parse_nasicon(
 
     Raises:
         CompositionError: unknown element, an element that fits no site, no oxygen, M total
-            != 2 or A total != 3, Na outside 0..4, a charge that no common states balance or
-            that several balance equally well, or an M-site ion with no CN VI Shannon
-            radius. The message names the offending value.
+            != 2 or A total != 3, Na (Li) outside 0..4, Li and Na together, a charge that
+            no common states balance or that several balance equally well, or an M-site ion
+            with no CN VI Shannon radius. The message names the offending value.
     """
     body, inline = _split_overrides(formula)
     overrides = {**inline, **oxidation_states} if oxidation_states else inline
@@ -137,7 +141,8 @@ def parse_nasicon(
         _check_elements(amounts, formula)
         raise CompositionError(f"{formula!r} has no oxygen; a NASICON formula unit has 12 O")
     scale = O_PER_FORMULA_UNIT / oxygen
-    na = amounts.pop("Na", 0.0) * scale
+    mobile_ion, na = _mobile_ion(amounts, formula)
+    na *= scale
     m_amounts: dict[str, float] = {}
     a_site: list[tuple[Ion, float]] = []
     fixed_charge = na - 2 * O_PER_FORMULA_UNIT
@@ -154,7 +159,7 @@ def parse_nasicon(
         else:
             _check_elements({el: amt}, formula)
             raise CompositionError(
-                f"{el} fits no NASICON site (Na, octahedral M, or polyanion centre Si/P/S)"
+                f"{el} fits no NASICON site (Na/Li, octahedral M, or polyanion centre Si/P/S)"
             )
     if overrides:
         _check_overrides(overrides)
@@ -166,7 +171,9 @@ def parse_nasicon(
             f"{formula!r}: polyanion (Si+P+S) total is {a_total:.6g} per 12 O, must be 3"
         )
     if not -SITE_TOLERANCE <= na <= NA_MAX + SITE_TOLERANCE:
-        raise CompositionError(f"{formula!r}: Na is {na:.6g} per 12 O, must be within 0..4")
+        raise CompositionError(
+            f"{formula!r}: {mobile_ion} is {na:.6g} per 12 O, must be within 0..4"
+        )
     for el in m_amounts.keys() & overrides.keys():
         ion_properties(_ion(el, overrides[el]))  # an explicit state must have a radius
     states, inferred = infer_m_site_states(m_amounts, fixed_charge, overrides, formula)
@@ -178,8 +185,23 @@ def parse_nasicon(
     if len(a_site) > 1:
         a_site.sort(key=_a_order)
     return NasiconComposition(
-        max(na, 0.0), tuple(m_site), tuple(a_site), tuple((el, states[el]) for el in inferred)
+        max(na, 0.0),
+        tuple(m_site),
+        tuple(a_site),
+        tuple((el, states[el]) for el in inferred),
+        mobile_ion,
     )
+
+
+def _mobile_ion(amounts: dict[str, float], formula: str) -> tuple[str, float]:
+    """Pop the mobile ion from ``amounts``: ("Na" or "Li", amount); Na when there is none."""
+    found = {el: amounts.pop(el) for el in MOBILE_IONS if el in amounts}
+    if len(found) > 1:
+        raise CompositionError(
+            f"{formula!r} has both Li and Na on the mobile-ion site; mixed Li/Na NASICONs "
+            "are not supported (one mobile ion per formula)"
+        )
+    return next(iter(found.items()), ("Na", 0.0))
 
 
 @cache

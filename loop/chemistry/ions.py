@@ -29,6 +29,13 @@ from loop.errors import CompositionError
 R_NA = 1.02
 #: Pauling electronegativity of Na.
 X_NA = 0.93
+#: Li+ Shannon radius, CN VI, A.
+R_LI = 0.76
+
+#: Mobile ions of the Na (A) site and their Shannon radius (CN VI, A). Only Na is in the
+#: domain of the tolerance factor and the DFT models; Li is accepted for conductivity data
+#: (LATP, LAGP, LiZr2(PO4)3). A formula holds one mobile ion: Li+Na mixtures are refused.
+MOBILE_IONS: dict[str, float] = {"Na": R_NA, "Li": R_LI}
 
 #: Default oxidation state of each M-site (octahedral) cation.
 M_SITE_OXIDATION_STATES: dict[str, int] = {
@@ -50,6 +57,7 @@ A_SITE_OXIDATION_STATES: dict[str, int] = {"Si": 4, "P": 5, "S": 6}
 #: Every element's default state (Na, M, A and O).
 DEFAULT_OXIDATION_STATES: dict[str, int] = {
     "Na": 1,
+    "Li": 1,
     **M_SITE_OXIDATION_STATES,
     **A_SITE_OXIDATION_STATES,
     "O": -2,

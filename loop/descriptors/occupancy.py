@@ -6,6 +6,8 @@ A batch of N compositions holds
 * ``m_index``, ``m_amount``: (N, k) indices into ``m_ions`` and amounts per formula unit
   (padded with amount 0 where a composition has fewer than k M-site cations),
 * ``a_amount``: (N, 3) amounts of Si, P, S (:data:`loop.chemistry.A_SITE_IONS` order),
+* ``mobile_ion``: optional (N,) "Na" or "Li" of each row (None: every row is Na; ``na`` is
+  then the amount of that mobile ion),
 
 so descriptors are gathers and reductions over small fixed-width arrays, with memory
 linear in N and independent of how many different ions the batch holds.
@@ -53,9 +55,12 @@ class OccupancyBatch:
     m_amount: np.ndarray
     a_amount: np.ndarray
     m_ions: IonTable
+    mobile_ion: np.ndarray | None = None  # (N,) "Na"/"Li"; None = all Na
 
     def __post_init__(self) -> None:
         n = self.na.shape[0]
+        if self.mobile_ion is not None and self.mobile_ion.shape != (n,):
+            raise DescriptorError("mobile_ion must have shape (N,)")
         if self.m_index.shape != self.m_amount.shape or self.m_index.shape[0] != n:
             raise DescriptorError("m_index and m_amount must both have shape (N, k)")
         if self.a_amount.shape != (n, len(A_SITE_IONS)):
@@ -63,6 +68,12 @@ class OccupancyBatch:
 
     def __len__(self) -> int:
         return int(self.na.shape[0])
+
+    def mobile_ions(self) -> np.ndarray:
+        """(N,) mobile ion of each row, "Na" or "Li"."""
+        if self.mobile_ion is None:
+            return np.full(len(self), "Na", dtype=object)
+        return self.mobile_ion
 
     @classmethod
     def from_arrays(
@@ -119,9 +130,10 @@ class OccupancyBatch:
 
     def take(self, rows: np.ndarray | slice) -> OccupancyBatch:
         """The sub-batch of ``rows``."""
+        mobile = None if self.mobile_ion is None else self.mobile_ion[rows]
         return OccupancyBatch(
             self.na[rows], self.m_index[rows], self.m_amount[rows], self.a_amount[rows],
-            self.m_ions,
+            self.m_ions, mobile,
         )  # fmt: skip
 
     def composition(self, row: int) -> NasiconComposition:
@@ -135,7 +147,8 @@ class OccupancyBatch:
             (ion, float(a)) for ion, a in zip(A_SITE_IONS, self.a_amount[row], strict=True) if a > 0
         )
         m_site = tuple(sorted(m_site, key=lambda ia: (-round(ia[1], 9), ia[0].element)))
-        return NasiconComposition(float(self.na[row]), m_site, a_site)
+        mobile = "Na" if self.mobile_ion is None else str(self.mobile_ion[row])
+        return NasiconComposition(float(self.na[row]), m_site, a_site, mobile_ion=mobile)
 
     def formulas(self) -> list[str]:
         """Canonical formula of every row."""
@@ -161,7 +174,12 @@ def batch_from_compositions(compositions: Sequence[NasiconComposition]) -> Occup
             a_amount[row, a_col[ion.element]] = amt
     if not ions:
         ions[Ion("Zr", 4)] = 0  # empty batch: any valid table
-    return OccupancyBatch(na, m_index, m_amount, a_amount, IonTable.from_ions(list(ions)))
+    mobile = np.array([c.mobile_ion for c in compositions], dtype=object)
+    if not (mobile != "Na").any():
+        mobile = None  # all sodium: the default, as batches built from arrays
+    return OccupancyBatch(
+        na, m_index, m_amount, a_amount, IonTable.from_ions(list(ions)), mobile
+    )
 
 
 @dataclass

@@ -40,6 +40,7 @@ def _site_text(formula: str, overrides: dict[str, int]) -> dict[str, str]:
 
     comp = parse_nasicon(formula, overrides)
     return {
+        "mobile_ion": comp.mobile_ion,
         "Na": f"{comp.na:g}",
         "M": ", ".join(f"{ion} {amt:.4g}" for ion, amt in comp.m_site),
         "A": ", ".join(f"{ion} {amt:.4g}" for ion, amt in comp.a_site),
@@ -59,8 +60,12 @@ def describe(
     as_json: AsJson = False,
     ox: Ox = None,
 ) -> None:
-    """Site assignment, descriptors and the tolerance-factor verdict of each formula."""
-    from loop.descriptors import DESCRIPTOR_COLUMNS, describe_formulas
+    """Site assignment, descriptors and the tolerance-factor verdict of each formula.
+
+    Li formulas (LATP, LAGP) are described, but their tolerance-factor verdict is null and
+    marked out of domain: the tolerance factor is a sodium model.
+    """
+    from loop.descriptors import DESCRIPTOR_COLUMNS, TF_OUT_OF_DOMAIN, describe_formulas
 
     overrides = parse_oxidation_overrides(ox)
     table, parsed = describe_formulas(formulas, overrides)
@@ -70,12 +75,20 @@ def describe(
     records = []
     for formula, (_, rec) in zip(formulas, table.iterrows(), strict=True):
         sites = _site_text(formula, overrides)
+        descriptors = {k: _jsonable(rec[k]) for k in DESCRIPTOR_COLUMNS}
+        in_domain = sites["mobile_ion"] == "Na"
+        if not in_domain:
+            descriptors["tf_accessible"] = None
         records.append(
             {
                 "input": formula,
                 "formula": rec["formula"],
                 "sites": sites,
-                "descriptors": {k: _jsonable(rec[k]) for k in DESCRIPTOR_COLUMNS},
+                "descriptors": descriptors,
+                "tolerance_factor_domain": {
+                    "in_domain": in_domain,
+                    "reason": None if in_domain else TF_OUT_OF_DOMAIN,
+                },
             }
         )
     if as_json:
@@ -85,15 +98,20 @@ def describe(
     out.add_column("", style="bold")
     for rec in records:
         out.add_column(rec["formula"], justify="right")
-    for site in ("Na", "M", "A"):
+    out.add_row("site Na/Li", *[f"{r['sites']['mobile_ion']} {r['sites']['Na']}" for r in records])
+    for site in ("M", "A"):
         out.add_row(f"site {site}", *[rec["sites"][site] for rec in records])
     for name in DESCRIPTOR_COLUMNS:
         cells = []
         for rec in records:
             v = rec["descriptors"][name]
-            cells.append(f"{v:.4f}" if isinstance(v, float) else str(v))
+            cells.append(
+                "out of domain" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+            )
         out.add_row(name, *cells)
     console.print(out)
+    if any(not r["tolerance_factor_domain"]["in_domain"] for r in records):
+        console.print(f"Li formulas: no tf_accessible verdict; {TF_OUT_OF_DOMAIN}", highlight=False)
 
 
 def featurize(

@@ -57,6 +57,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict_commands", "P(accessible) of each formula from every model of a round "
                 "and from the champion."),
     "models": ("predict_commands", "Trained models: leaderboard and details."),
+    "conductivity": ("conductivity_commands", "Conductivity model: log10 sigma (S/cm) at 25 C "
+                     "with calibrated uncertainty."),
     "round": ("flow_commands", "Run one closed-loop round now: retrain, then propose; print "
               "leaderboard and queue."),
     "ingest": ("flow_commands", "Record a batch of outcomes; start a round when enough new "

@@ -1,4 +1,4 @@
-"""``nasicon import dft|literature``: published data into the registry (idempotent)."""
+"""``nasicon import dft|literature|conductivity``: published data into the registry (idempotent)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,47 @@ def import_literature_command(
             _problems(exc.problems, "line")
             raise
     console.print(report.summary(), highlight=False)
+
+
+#: How many left-out rows ``import conductivity`` lists (the rest are counted).
+SKIPPED_SHOWN = 10
+
+
+@import_app.command("conductivity")
+def import_conductivity_command(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None,
+        help="Folder of the OBELiX NASICON tables or one table "
+        "(default: ../shared/data/conductivity).",
+    ),
+) -> None:
+    """Import literature conductivities (OBELiX, Liverpool, Laskowski; Li NASICONs) with DOIs."""
+    from experiments.importers.conductivity import (
+        DEFAULT_FOLDER,
+        ConductivityTableError,
+        import_conductivity,
+    )
+
+    where = path or Path(DEFAULT_FOLDER)
+    with _registry(ctx) as registry:
+        try:
+            result = import_conductivity(registry, where)
+        except ConductivityTableError as exc:
+            if len(exc.problems) > 1:  # one bad row: the error line names it
+                _problems(exc.problems, "line")
+            raise
+    for row in result.skipped[:SKIPPED_SHOWN]:
+        console.print(
+            f"left out {row.file} line {row.line} {row.formula!r}: {row.reason}",
+            highlight=False,
+            markup=False,
+        )
+    if len(result.skipped) > SKIPPED_SHOWN:
+        console.print(
+            f"... and {len(result.skipped) - SKIPPED_SHOWN} more rows left out", highlight=False
+        )
+    console.print(result.summary(), highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

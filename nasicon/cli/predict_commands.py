@@ -57,7 +57,7 @@ def predict(
     from threadpoolctl import threadpool_limits
 
     from flows.services.rounds import round_text
-    from loop.descriptors import describe_formulas
+    from loop.descriptors import TF_OUT_OF_DOMAIN, describe_formulas
     from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
     from registry import Registry
     from registry.artifacts import load_artifact
@@ -86,6 +86,7 @@ def predict(
         tf_model = PublishedToleranceFactor().fit(np.array([[0, 0], [1, 1]]), np.array([0, 1]))
     p_stable = tf_model.predict_proba(X_tf)[:, 1]
     accessible = tf_model.predict(X_tf) == 1
+    sodium = [c.mobile_ion == "Na" for c in parsed.compositions]  # tolerance factor: Na only
     records = []
     for i, formula in enumerate(table["formula"]):
         records.append(
@@ -94,8 +95,10 @@ def predict(
                 "tolerance_factor": {
                     "t1": round(float(X_tf[i, 0]), 5),
                     "t2": round(float(X_tf[i, 1]), 5),
-                    "accessible": bool(accessible[i]),
-                    "p_stable": round(float(p_stable[i]), 4),
+                    "accessible": bool(accessible[i]) if sodium[i] else None,
+                    "p_stable": round(float(p_stable[i]), 4) if sodium[i] else None,
+                    "in_domain": sodium[i],
+                    "reason": None if sodium[i] else TF_OUT_OF_DOMAIN,
                 },
                 "models": {n: round(float(p[i]), 4) for n, p in probabilities.items()},
                 "champion": {
@@ -105,6 +108,13 @@ def predict(
                 },
             }
         )
+    # -- conductivity (issue 14B): log10 sigma at 25 C when a conductivity model is stored
+    from flows.services.conductivity import conductivity_of
+
+    conductivity = conductivity_of(cfg, list(table["formula"]))
+    for rec, cond in zip(records, conductivity or [], strict=False):
+        rec["conductivity"] = cond
+    # -- end conductivity
     if as_json:
         typer.echo(json.dumps(records, indent=2))
         return
@@ -115,15 +125,24 @@ def predict(
     out.add_row("t1, t2", *[f"{r['tolerance_factor']['t1']:.3f}, {r['tolerance_factor']['t2']:.3f}"
                             for r in records])
     out.add_row("tolerance factor", *[
+        "out of domain (Li)" if not r["tolerance_factor"]["in_domain"] else
         f"{'accessible' if r['tolerance_factor']['accessible'] else 'not accessible'} "
         f"(P_stable {r['tolerance_factor']['p_stable']:.2f})" for r in records
     ])
     for name in probabilities:
         star = " *" if champion is not None and name == champion.algorithm else ""
         out.add_row(f"{name}{star}", *[f"{r['models'][name]:.3f}" for r in records])
+    if conductivity is not None:
+        out.add_row("log10 sigma 25 C (S/cm)", *[
+            f"{c['log10_sigma_s_cm']:.2f} ± {c['sd']:.2f}"
+            + ("" if c["in_domain"] else " (out of domain)") for c in conductivity
+        ])
     console.print(out)
     if champion is not None:
         console.print(f"* champion: {champion.algorithm}", highlight=False)
+    if not all(sodium):
+        console.print(f"Li formulas: {TF_OUT_OF_DOMAIN}; the synthesis models are sodium "
+                      "models too", highlight=False)
 
 
 def _run_summary(run: ModelRunRecord) -> dict[str, Any]:
