@@ -1,4 +1,4 @@
-"""``nasicon import dft|literature``: published data into the registry (idempotent)."""
+"""``nasicon import dft|literature|made``: published data into the registry (idempotent)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,27 @@ def import_literature_command(
             report = import_literature(registry, file, campaign=campaign, citation=citation)
         except LiteratureError as exc:
             _problems(exc.problems, "line")
+            raise
+    console.print(report.summary(), highlight=False)
+
+
+@import_app.command("made")
+def import_made_command(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None, help="JSON of made compositions (default: config data.made_path)."
+    ),
+) -> None:
+    """Import the compositions reported as made (Ouyang et al. 2021) as experimental
+    positives: one sample each with a successful synthesis and an XRD record."""
+    from experiments.importers.made import MadeCompositionsError, import_made
+
+    file = path or _config(ctx).data.made_path
+    with _registry(ctx) as registry:
+        try:
+            report = import_made(registry, file)
+        except MadeCompositionsError as exc:
+            _problems(exc.problems, "entry")
             raise
     console.print(report.summary(), highlight=False)
 
