@@ -172,3 +172,45 @@ def test_predict_says_whether_a_formula_is_in_the_training_domain(
     table = lab.cli("predict", inside, outside, "--round", "1")
     assert table.code == 0 and "training domain" in table.stdout
     assert f"element {element} not in the training data" in " ".join(table.stdout.split())
+
+
+IRON = """
+type = "grid"
+name = "iron-zirconium"
+description = "Fe with Zr or Hf in thirds: Fe is in no training composition"
+pool = ["Fe", "Zr", "Hf"]
+
+[metals]
+min_cations = 2
+max_cations = 2
+amount_denominators = [3]
+
+[polyanions]
+centres = ["Si", "P"]
+max_centres = 2
+amount_denominators = [1]
+"""
+
+
+def test_propose_stores_whether_each_proposal_is_in_the_domain(lab: Lab, full_round) -> None:
+    from experiments.importers.design_spaces import load_space
+    from flows.services.propose import ProposeRequest, propose
+    from loop.acquisition import make_strategy
+
+    space = lab.folder / "iron.toml"
+    space.write_text(IRON)
+    request = ProposeRequest(load_space(space), make_strategy("random"), 12, shortlist=200)
+    with Registry.from_url(lab.url) as registry:
+        propose(registry, request, round_number=20)
+        stored = registry.run(lambda uow: uow.proposals.find(round_number=20))
+    assert len(stored) == 12
+    iron = [p for p in stored if "Fe" in p.formula]
+    assert iron and len(iron) < len(stored)
+    for p in iron:
+        assert p.in_domain is False and p.domain_reason == "element Fe not in the training data"
+        assert p.reason.endswith(f"; outside the training domain: {p.domain_reason}")
+    # the stored verdicts are predict's for the same formulas (parsed back from the text)
+    predicted = {r["formula"]: r for r in lab.json("predict", *[p.formula for p in stored])}
+    for p in stored:
+        assert p.in_domain is predicted[p.formula]["in_domain"]
+        assert p.domain_reason == predicted[p.formula]["domain_reason"]
