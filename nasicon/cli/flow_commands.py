@@ -82,7 +82,7 @@ def print_round(result: dict[str, Any]) -> None:
     """The leaderboard and the queued batch of a round, as tables."""
     retrain = result["retrain"]
     board = Table(title=f"round {result['round']}: leaderboard ({retrain.get('n_train')} labelled)")
-    for col in ("model", "macro-F1", "± sd", "accuracy", "ROC-AUC"):
+    for col in ("model", "macro-F1", "± sd", "accuracy", "ROC-AUC", "log loss", "exp. recall"):
         board.add_column(col, justify="left" if col == "model" else "right")
     for row in retrain["leaderboard"]:
         mark = " *" if row["model"] == retrain["champion"] else ""
@@ -90,10 +90,15 @@ def print_round(result: dict[str, Any]) -> None:
             row["model"] + mark,
             *(
                 f"{row[k]:.3f}" if row.get(k) is not None else "-"
-                for k in ("f1_macro", "f1_macro_sd", "accuracy", "roc_auc")
+                for k in ("f1_macro", "f1_macro_sd", "accuracy", "roc_auc", "log_loss",
+                          "exp_recall")
             ),
         )
     console.print(board)
+    if retrain.get("champion_rule"):
+        console.print(retrain["champion_rule"], highlight=False, markup=False)
+        console.print(f"champion {retrain['champion']}: {retrain.get('champion_reason')}",
+                      highlight=False, markup=False)
     prop = result["propose"]
     queue = Table(
         title=f"round {result['round']}: queued ({prop.get('strategy')}, {prop.get('space')})"
