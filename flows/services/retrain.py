@@ -20,6 +20,7 @@ from experiments.importers.dft import read_dft_dataset
 from experiments.training_data import training_frame
 from flows.services.rounds import next_free_round, round_text, runs_of_round
 from loop.errors import ValidationError
+from loop.evaluation.selection import CHAMPION_RULE
 from loop.models.zoo import select_specs
 from loop.progress import ProgressHook
 from loop.settings import NasiconConfig
@@ -201,7 +202,12 @@ def stored_retrain(registry: Registry, round_number: int) -> RetrainOutcome | No
         champion=champion.algorithm,
         champion_run_id=champion.id,
         model_run_ids={r.algorithm: r.id for r in runs},
-        summary={"leaderboard": _leaderboard(runs), "n_train": champion.n_train},
+        summary={
+            "leaderboard": _leaderboard(runs),
+            "n_train": champion.n_train,
+            "champion_rule": CHAMPION_RULE,
+            "champion_reason": champion.metrics.get("champion_reason"),
+        },
         reused=True,
     )
 
