@@ -69,6 +69,18 @@ def main() -> None:
                                  str(args.trials), "--folds", str(args.folds), "--json"))
         seconds = time.perf_counter() - start
         parents = json.loads(nasicon(folder, "predict", "--json", *PARENTS))
+    body = report(doc, parents, seconds, imports, args.trials, args.folds)
+    print(body)
+    if not args.no_report:
+        cmd = "python benchmarks/product_champion.py" + (
+            "" if args.trials == 10 else f" --trials {args.trials}")
+        print(write_section("product_champion", "Product champion with experimental labels "
+                            "(issue 13 wired into retrain and predict)", cmd, body))
+
+
+def report(doc: dict, parents: list[dict], seconds: float, imports: list[str], trials: int,
+           folds: int) -> str:
+    """The section's body from the retrain and predict JSON documents."""
     champ = doc["champion"]
     rows = ["| model | DFT macro-F1 | ROC-AUC | Brier | log loss | ECE | exp_n | exp_recall "
             "(made accepted, out of fold) | exp_f1_macro | eligible |", "|" + "---|" * 10]
@@ -89,9 +101,9 @@ def main() -> None:
                       f"| {rec['domain_reason'] or ''} |")
     verdict = ("meets: P >= 0.5 for all four" if not misses
                else f"misses: P < 0.5 for {', '.join(misses)}")
-    body = f"""
+    return f"""
 Fresh registry, command-line path of `nasicon demo` ({'; '.join(imports)}), then
-`nasicon retrain --round 1 --trials {args.trials} --folds {args.folds} --json` (whole zoo,
+`nasicon retrain --round 1 --trials {trials} --folds {folds} --json` (whole zoo,
 calibrated, experimental labels weight 5) in {seconds:.0f} s wall (incl. start-up) and
 `nasicon predict --json` of the four parents.
 
@@ -105,12 +117,6 @@ champion: these P are in-sample; the out-of-fold figures on the made composition
 
 {chr(10).join(rows)}
 """
-    print(body)
-    if not args.no_report:
-        cmd = "python benchmarks/product_champion.py" + (
-            "" if args.trials == 10 else f" --trials {args.trials}")
-        print(write_section("product_champion", "Product champion with experimental labels "
-                            "(issue 13 wired into retrain and predict)", cmd, body))
 
 
 if __name__ == "__main__":
