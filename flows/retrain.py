@@ -40,9 +40,14 @@ def assemble_training_data(
 
 
 @task(name="cross-validate")
-def cross_validate_model(model: str, data: TrainingSet, folds: int, seed: int) -> CVResult:
-    """k-fold CV of one model with its default parameters (the folds run inside)."""
-    return compare_models([get_spec(model)], data, folds=folds, seed=seed)[model]
+def cross_validate_model(
+    model: str, data: TrainingSet, folds: int, seed: int, calibrate: bool = True
+) -> CVResult:
+    """k-fold CV of one model with its default parameters (the folds run inside), scored
+    against DFT and experimental labels."""
+    return compare_models(
+        [get_spec(model)], data, folds=folds, seed=seed, calibrate=calibrate
+    )[model]
 
 
 @task(name="tune")
@@ -116,7 +121,9 @@ def retrain_flow(
     prepared = assemble_training_data(config, settings, round_number)
     specs = settings.compared_specs()
     cv_futures = {
-        s.name: cross_validate_model.submit(s.name, prepared.data, settings.folds, settings.seed)
+        s.name: cross_validate_model.submit(
+            s.name, prepared.data, settings.folds, settings.seed, settings.calibrate
+        )
         for s in specs
     }
     tune_futures = {

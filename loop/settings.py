@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 #: Default locations of the shared data, relative to the working directory.
 DEFAULT_DFT_DATA = Path("../shared/data/nasicon_dft")
 DEFAULT_LITERATURE_DATA = Path("../shared/data/literature/zuo2026_entropy_nzsp.csv")
+DEFAULT_MADE_DATA = Path("../shared/data/experimental/ouyang2021_made_compositions.json")
 
 
 class _Section(BaseModel):
@@ -31,6 +32,9 @@ class DataConfig(_Section):
 
     dft_path: Path = Field(DEFAULT_DFT_DATA, description="folder of train.csv/test.csv")
     literature_path: Path = DEFAULT_LITERATURE_DATA
+    made_path: Path = Field(
+        DEFAULT_MADE_DATA, description="JSON of compositions reported as made (Ouyang 2021)"
+    )
     raw_store: Path = Field(Path("nasicon_data/raw"), description="content-addressed raw files")
     reports_dir: Path = Path("reports")
 

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 TRUSTED_PREFIXES: tuple[str, ...] = (
     "sklearn.", "numpy.", "scipy.", "loop.models.", "loop.conductivity.",
 )  # fmt: skip
+#: Built-in types an artifact may hold besides those (the applicability domain's elements).
+TRUSTED_TYPES: frozenset[str] = frozenset({"builtins.frozenset"})
 _VERSIONED = ("numpy", "scipy", "scikit-learn", "pandas", "optuna", "skops", "nasicon-loop")
 
 
@@ -158,7 +160,7 @@ def load_artifact(path: str | Path, expected_sha256: str) -> Any:
         types = sio.get_untrusted_types(data=data)
     except Exception as exc:  # only if a corrupt file was recorded with its (matching) hash
         raise ArtifactError(f"{path} is not a readable skops file: {exc}") from exc
-    foreign = [t for t in types if not t.startswith(TRUSTED_PREFIXES)]
+    foreign = [t for t in types if not t.startswith(TRUSTED_PREFIXES) and t not in TRUSTED_TYPES]
     if foreign:
         raise ArtifactError(f"refusing to load {path}: it holds untrusted types {foreign[:3]}")
     return sio.loads(data, trusted=types)

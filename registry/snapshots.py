@@ -127,6 +127,8 @@ class ProposalRecord:
     claimed_by: str | None
     claim_expires_at: datetime | None
     created_at: datetime
+    in_domain: bool | None = None  # in the training domain of its round (None: not checked)
+    domain_reason: str | None = None
 
 
 @dataclass(frozen=True)

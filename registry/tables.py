@@ -387,6 +387,8 @@ class ProposalRow(RegistryModel, table=True):
     acquisition_score: float | None = None
     strategy: str
     reason: str | None = None
+    in_domain: bool | None = None  # in the champion round's training domain (None: unchecked)
+    domain_reason: str | None = None  # why not
     status: str = ProposalStatus.QUEUED.value
     status_reason: str | None = None  # why abandoned / rejected
     status_changed_at: datetime = _ts()

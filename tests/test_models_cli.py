@@ -25,6 +25,8 @@ NASICON = str(Path(sys.executable).with_name("nasicon"))
 LEADERBOARD_KEYS = {
     "model", "accuracy", "f1_macro", "balanced_accuracy", "roc_auc", "f1_macro_sd", "params",
     "brier", "log_loss", "ece",  # issue 13: calibration figures on the leaderboard
+    # issue 13: experimental figures, out of fold
+    "exp_n", "exp_recall", "exp_precision", "exp_f1_macro", "exp_log_loss",
 }
 
 
@@ -84,7 +86,8 @@ def trained(tmp_path_factory, dft_data_dir) -> Path:
 def test_retrain_json_has_exactly_its_keys(trained) -> None:
     doc = json.loads((trained / "retrain.json").read_text())
     assert set(doc) == {
-        "leaderboard", "champion", "tolerance_factor_boundary", "published_reproduction",
+        "leaderboard", "champion", "champion_rule", "champion_reason", "eligible",
+        "default_eligible", "tolerance_factor_boundary", "published_reproduction",
         "n_train", "seconds", "models",
     }
     assert {n for n, w in doc["models"].items() if w["tuned"]} == {"knn"}
@@ -139,17 +142,21 @@ def test_predict_json(trained, dft_data_dir) -> None:
     records = json.loads(result.stdout)
     assert [r["formula"] for r in records] == ["Na3Zr2Si2PO12", "NaZr2P3O12"]
     for rec in records:
-        assert set(rec) == {"formula", "tolerance_factor", "models", "champion"}
+        assert set(rec) == {"formula", "tolerance_factor", "models", "champion", "in_domain",
+                            "domain_reason"}
+        assert isinstance(rec["in_domain"], bool)
+        assert (rec["domain_reason"] is None) == rec["in_domain"]
         assert set(rec["tolerance_factor"]) == {
             "t1", "t2", "accessible", "p_stable", "in_domain", "reason"
         }
         assert rec["tolerance_factor"]["in_domain"] is True
         assert set(rec["models"]) == {"tolerance_factor", "gnb", "knn"}
-        assert set(rec["champion"]) == {"name", "p"}
+        assert set(rec["champion"]) == {"name", "p", "run_id"}
         assert rec["champion"]["p"] == rec["models"][rec["champion"]["name"]]
         tf = rec["tolerance_factor"]
         assert tf["p_stable"] == rec["models"]["tolerance_factor"]
         assert tf["accessible"] == (tf["p_stable"] >= 0.5)
+    assert records[0]["in_domain"] is True  # a training composition itself
     table = invoke(trained, dft_data_dir, "predict", "NaZr2(PO4)3")
     assert table.code == 0 and "champion" in table.stdout
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from flows.services.domain import OUTSIDE, domain_verdict, load_domain
 from flows.services.propose_types import (
     Proposal,
     ProposalPlan,
@@ -104,7 +105,7 @@ def plan_proposals(registry: Registry, *, round_number: int | None = None) -> Pr
 
     champion, runs, number, queue = registry.run(read, write=False)
     cheap, expensive = _scoring_models(champion, runs)
-    return ProposalPlan(champion, cheap, expensive, queue, number)
+    return ProposalPlan(champion, cheap, expensive, queue, number, load_domain(runs))
 
 
 def screen_candidates(
@@ -177,6 +178,8 @@ def choose(
     rec = request.strategy.recommend(
         candidates, request.batch, exclude=plan.queue.excluded, rng=rng
     )
+    rows = np.asarray(rec.indices, dtype=np.intp)
+    inside, why = domain_verdict(plan.domain, table, screening.batch, rows)
     return tuple(
         Proposal(
             formula=rec.formulas[i],
@@ -184,8 +187,10 @@ def choose(
             probabilities={name: float(p[row]) for name, p in probs.items()},
             acquisition_score=float(rec.scores[i]),
             strategy=request.strategy.name,
-            reason=rec.reasons[i],
+            reason=rec.reasons[i] if why[i] is None else f"{rec.reasons[i]}; {OUTSIDE}: {why[i]}",
             model_run_id=plan.champion.id,
+            in_domain=inside[i],
+            domain_reason=why[i],
         )
         for i, row in enumerate(rec.indices)
     )

@@ -68,6 +68,7 @@ class ProposalPlan:
     expensive: tuple[ScoringModel, ...]  # the champion first
     queue: QueueSnapshot
     round_number: int | None
+    domain: Any = None  # the champion round's ApplicabilityDomain (None: not stored)
 
     @property
     def models(self) -> tuple[ScoringModel, ...]:
@@ -88,6 +89,8 @@ class Proposal:
     model_run_id: int | None
     id: int | None = None
     status: str | None = None
+    in_domain: bool | None = None  # in the training domain of the champion's round
+    domain_reason: str | None = None  # why not (None in the domain or not checked)
 
     def item(self) -> dict[str, Any]:
         """The item :meth:`registry.repositories.ProposalRepository.add` stores."""
@@ -98,6 +101,8 @@ class Proposal:
             "probabilities": self.probabilities,
             "acquisition_score": self.acquisition_score,
             "reason": self.reason,
+            "in_domain": self.in_domain,
+            "domain_reason": self.domain_reason,
         }
 
     def to_dict(self, champion: str) -> dict[str, Any]:
@@ -114,6 +119,7 @@ class Proposal:
         return cls(
             record.formula, None, dict(record.probabilities), record.acquisition_score,
             record.strategy, record.reason, record.model_run_id, record.id, record.status.value,
+            record.in_domain, record.domain_reason,
         )  # fmt: skip
 
 

@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from experiments.importers.dft import read_dft_dataset
 from experiments.training_data import training_frame
 from flows.services.rounds import next_free_round, round_text, runs_of_round
 from loop.errors import ValidationError
+from loop.evaluation.selection import CHAMPION_RULE
+from loop.models.zoo import select_specs
 from loop.progress import ProgressHook
 from loop.settings import NasiconConfig
 from loop.training import (
@@ -31,14 +34,24 @@ from loop.training import (
 )
 from loop.training.figures import retrain_figures
 from registry import ModelRunRecord, Registry
-from registry.artifacts import library_versions, remove_new_artifacts, save_artifacts
+from registry.artifacts import (
+    SavedArtifacts,
+    library_versions,
+    remove_new_artifacts,
+    round_dir,
+    save_artifact,
+    save_artifacts,
+)
 from registry.optuna_storage import make_optuna_storage
 from registry.reports import save_figures
 
 log = logging.getLogger(__name__)
 
 #: Metrics of a stored run shown on a leaderboard.
-LEADERBOARD_METRICS = ("accuracy", "f1_macro", "balanced_accuracy", "roc_auc", "f1_macro_sd")
+LEADERBOARD_METRICS = (
+    "accuracy", "f1_macro", "balanced_accuracy", "roc_auc", "f1_macro_sd", "brier", "log_loss",
+    "ece", "exp_n", "exp_recall", "exp_precision", "exp_f1_macro", "exp_log_loss",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,9 @@ def prepare_retrain(
         ehull_threshold_mev=config.labels.ehull_threshold_mev,
         impurity_threshold=config.labels.impurity_threshold,
     )
+    ehull = frame["ehull_mev"].to_numpy(float)
+    frame = frame.assign(dft_label=np.where(
+        np.isnan(ehull), -1, (ehull <= config.labels.ehull_threshold_mev).astype(int)))
     data = training_set_from_frame(frame, settings.folds)
     dataset = read_dft_dataset(config.data.dft_path)
     return PreparedRetrain(data, dataset)
@@ -125,12 +141,31 @@ def store_retrain(
     *,
     figures_dir: Path | None = None,
 ) -> RetrainOutcome:
-    """Save the artifacts, write every model run in ONE transaction, then the figures.
+    """Save the artifacts (the models and the applicability domain), write every model run
+    in ONE transaction, then the figures.
 
+    A run that did not compare the configured model set (``models.compare``, None: the zoo)
+    is stored with ``default_eligible`` false: its champion is its round's, never the
+    default of predict and propose (:meth:`ModelRunRepository.champion`).
     The artifacts this call created are removed again if the write fails.
     """
-    saved = save_artifacts(result, Path(config.models.artifacts_dir).resolve())
-    rows = model_run_rows(result, saved.refs(), library_versions=library_versions())
+    base = Path(config.models.artifacts_dir).resolve()
+    saved = save_artifacts(result, base)
+    extra: dict[str, Any] = {"default_eligible": default_eligible(config, result.settings)}
+    if result.domain is not None:
+        folder = round_dir(base, result.round_number)
+        existed = set(folder.glob("applicability_domain-*.skops"))
+        try:
+            domain = save_artifact(result.domain, folder, "applicability_domain",
+                                   {"training_data_sha256": result.training_sha256})
+        except BaseException:
+            remove_new_artifacts(saved)
+            raise
+        if domain.path not in existed:
+            saved = SavedArtifacts(saved.by_model, (*saved.created, domain.path))
+        extra["domain_artifact"] = {"path": str(domain.path), "sha256": domain.sha256}
+    rows = model_run_rows(result, saved.refs(), library_versions=library_versions(),
+                          extra_metrics=extra)
     try:
         with registry.unit_of_work() as uow:
             ids = {row["algorithm"]: uow.model_runs.add(**row) for row in rows}
@@ -150,6 +185,13 @@ def store_retrain(
     )
 
 
+def default_eligible(config: NasiconConfig, settings: RetrainSettings) -> bool:
+    """Whether a retrain compared every model of the configured set (``models.compare``),
+    so that its champion may become the default of predict and propose."""
+    configured = {s.name for s in select_specs(config.models.compare)}
+    return configured <= {s.name for s in settings.compared_specs()}
+
+
 def stored_retrain(registry: Registry, round_number: int) -> RetrainOutcome | None:
     """The retrain a round already stored (its runs, with a champion), else None."""
     runs = registry.run(lambda uow: uow.model_runs.find(round_number), write=False)
@@ -160,7 +202,12 @@ def stored_retrain(registry: Registry, round_number: int) -> RetrainOutcome | No
         champion=champion.algorithm,
         champion_run_id=champion.id,
         model_run_ids={r.algorithm: r.id for r in runs},
-        summary={"leaderboard": _leaderboard(runs), "n_train": champion.n_train},
+        summary={
+            "leaderboard": _leaderboard(runs),
+            "n_train": champion.n_train,
+            "champion_rule": CHAMPION_RULE,
+            "champion_reason": champion.metrics.get("champion_reason"),
+        },
         reused=True,
     )
 

@@ -12,7 +12,11 @@ import pandas as pd
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe_formulas
 from loop.errors import ValidationError
 from loop.evaluation.checks import TrainingDataError, check_features, check_training_labels
+from loop.models.applicability import batch_elements
 from loop.models.spec import ModelSpec
+
+#: ``source`` of a row labelled by an experiment.
+EXPERIMENT = "experiment"
 
 
 def training_data_sha256(
@@ -38,6 +42,9 @@ class TrainingSet:
         y: 0/1 labels (1 = accessible).
         weight: sample weights (experimental labels weigh more than DFT ones).
         source: label source per row (e.g. ``dft``, ``experiment``), if given.
+        y_dft: DFT label per row (-1 where none; None: ``y`` of every non-experiment row).
+        elements: (element symbols, (n, symbols) bool presence) of the compositions, for
+            the applicability domain (:func:`loop.models.applicability.batch_elements`).
     """
 
     formulas: np.ndarray
@@ -45,6 +52,8 @@ class TrainingSet:
     y: np.ndarray = field(repr=False)
     weight: np.ndarray = field(repr=False)
     source: np.ndarray | None = field(default=None, repr=False)
+    y_dft: np.ndarray | None = field(default=None, repr=False)
+    elements: tuple[tuple[str, ...], np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.y.size)
@@ -63,6 +72,31 @@ class TrainingSet:
         """True when the weights are not all equal."""
         return bool(self.weight.size and not np.allclose(self.weight, self.weight[0]))
 
+    @property
+    def experimental(self) -> np.ndarray:
+        """(n,) bool: rows whose label is experimental (source ``experiment``)."""
+        if self.source is None:
+            return np.zeros(self.y.size, dtype=bool)
+        return np.asarray(self.source) == EXPERIMENT
+
+    @property
+    def labels_exp(self) -> np.ndarray:
+        """Experimental label per row, -1 (no label) for the other rows."""
+        return np.where(self.experimental, self.y, -1)
+
+    @property
+    def labels_dft(self) -> np.ndarray:
+        """DFT label per row, -1 where the composition has none."""
+        if self.y_dft is not None:
+            return np.asarray(self.y_dft).astype(int)
+        return np.where(self.experimental, -1, self.y)
+
+    @property
+    def experimental_weight(self) -> float | None:
+        """Training weight of the experimental rows (None without any)."""
+        exp = self.experimental
+        return float(self.weight[exp][0]) if exp.any() else None
+
     def class_counts(self) -> dict[str, int]:
         """Rows per class."""
         return {"not_accessible": int((self.y == 0).sum()), "accessible": int((self.y == 1).sum())}
@@ -73,7 +107,9 @@ def training_set_from_frame(frame: pd.DataFrame, folds: int) -> TrainingSet:
 
     Args:
         frame: columns ``formula`` and ``label`` (0/1 or bool), optional ``weight`` and
-            ``source`` (the registry's training frame).
+            ``source`` (the registry's training frame) and ``dft_label`` (the DFT label of
+            each row, -1 where none; rows with source ``experiment`` carry the
+            experimental label in ``label``).
 
     Raises:
         ValidationError: a required column is missing or a label is not 0/1.
@@ -105,10 +141,15 @@ def training_set_from_frame(frame: pd.DataFrame, folds: int) -> TrainingSet:
     if not np.all(np.isfinite(weight)) or np.any(weight <= 0):
         raise ValidationError("training weights must be finite and positive")
     source = frame["source"].astype(str).to_numpy() if "source" in frame.columns else None
+    y_dft = None
+    if "dft_label" in frame.columns:
+        y_dft = pd.to_numeric(frame["dft_label"], errors="coerce").fillna(-1).to_numpy(int)
     return TrainingSet(
         formulas=table["formula"].to_numpy(),
         features=features,
         y=y,
         weight=weight,
         source=source,
+        y_dft=y_dft,
+        elements=batch_elements(parsed.batch),
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from loop.evaluation.cv import CVResult
 from loop.models.zoo import TOLERANCE_FACTOR
+from loop.training.experimental import experimental_row, figures_of
 from loop.training.retrain import ModelResult, RetrainResult, importance_records
 
 #: model name -> (artifact path, its hex SHA-256), as saved by the caller.
@@ -43,7 +44,14 @@ def _metrics(result: RetrainResult, r: ModelResult) -> dict[str, Any]:
         "default_f1_macro": r.default_cv.f1_macro,
         "seconds": {k: round(v, 3) for k, v in r.timings.items()},
         "class_counts": result.class_counts,
+        "calibration": getattr(r.cv, "calibration", "none"),
+        **experimental_row(figures_of(r.cv)),
+        "experimental": None if figures_of(r.cv) is None else figures_of(r.cv).to_json(),
+        "compared_models": sorted(result.models),
     }
+    if result.decision is not None:
+        metrics["eligible"] = bool(result.decision.eligible.get(r.name, False))
+        metrics["champion_reason"] = result.decision.reasons.get(r.name, "")
     if r.tuning is not None:
         t = r.tuning
         metrics["tuning"] = {
@@ -75,10 +83,13 @@ def model_run_rows(
     artifacts: ArtifactRefs | None,
     *,
     library_versions: Mapping[str, str],
+    extra_metrics: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Keyword arguments of ``add_model_run`` for every model of ``result``.
 
     Args:
+        extra_metrics: added to every run's metrics (e.g. ``default_eligible``, where the
+            applicability-domain artifact went).
         artifacts: model name -> (artifact path, SHA-256); None or a missing name stores
             the run without an artifact.
         library_versions: versions of Python and the libraries the artifacts depend on.
@@ -94,7 +105,7 @@ def model_run_rows(
                 "scope": r.spec.scope,
                 "hyperparameters": dict(r.params),
                 "fold_metrics": fold_records(r.cv),
-                "metrics": _metrics(result, r),
+                "metrics": {**_metrics(result, r), **(extra_metrics or {})},
                 "is_champion": name == result.champion,
                 "artifact_path": None if ref is None else str(ref[0]),
                 "artifact_sha256": None if ref is None else ref[1],

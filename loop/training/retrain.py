@@ -23,15 +23,24 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
-from loop.evaluation.cv import CVResult, cross_validate, fit_estimator
+from loop.evaluation.cv import CVResult, fit_estimator
 from loop.evaluation.importance import drop_column_importance
 from loop.evaluation.reproduction import ReproductionResult, published_reproduction
-from loop.evaluation.selection import DEFAULT_TIE_TOLERANCE, select_champion
+from loop.evaluation.selection import CHAMPION_RULE, DEFAULT_TIE_TOLERANCE, ChampionDecision
+from loop.models.applicability import ApplicabilityDomain
 from loop.models.spec import ModelSpec
 from loop.models.tolerance_factor import ToleranceFactorClassifier
 from loop.models.zoo import MODELS, TOLERANCE_FACTOR, get_spec, select_specs
 from loop.progress import NullProgress, ProgressHook
 from loop.training.data import TrainingSet
+from loop.training.experimental import (
+    EXPERIMENTAL_KEYS,
+    choose_champion,
+    cross_validate_model,
+    experimental_row,
+    figures_of,
+    fit_domain,
+)
 from loop.tuning.study import TuningResult, tune_model
 
 log = logging.getLogger(__name__)
@@ -47,6 +56,7 @@ LEADERBOARD_KEYS = (
     "brier",
     "log_loss",
     "ece",
+    *EXPERIMENTAL_KEYS,
     "params",
 )
 #: ``--importance`` may name this instead of a model.
@@ -66,6 +76,7 @@ class RetrainSettings:
         tune: models to tune (None = those of ``models`` whose spec says ``tune``).
         importance: models whose drop-column importance is computed (``"champion"`` allowed).
         tie_tolerance: macro-F1 difference below which the simpler model wins.
+        calibrate: wrap each model in its spec's probability calibration (CV and final fit).
     """
 
     folds: int = 10
@@ -76,6 +87,7 @@ class RetrainSettings:
     tune: tuple[str, ...] | None = None
     importance: tuple[str, ...] = ("gnb",)
     tie_tolerance: float = DEFAULT_TIE_TOLERANCE
+    calibrate: bool = True
 
     def compared_specs(self) -> list[ModelSpec]:
         """Specs of the compared models, simplest first (raises for an unknown name)."""
@@ -116,7 +128,8 @@ class ModelResult:
         return float(sum(self.timings.values()))
 
     def leaderboard_row(self) -> dict[str, Any]:
-        """The model's entry of the leaderboard (:data:`LEADERBOARD_KEYS`)."""
+        """The model's entry of the leaderboard (:data:`LEADERBOARD_KEYS`): DFT figures of the
+        k-fold CV, then the experimental ones (out of fold)."""
         s = self.cv.summary
         return {
             "model": self.name,
@@ -126,6 +139,7 @@ class ModelResult:
             "roc_auc": round(s["roc_auc"], 4),
             "f1_macro_sd": round(s["f1_macro_sd"], 4),
             **{k: _round(s.get(k)) for k in ("brier", "log_loss", "ece")},
+            **experimental_row(figures_of(self.cv)),
             "params": dict(self.params),
         }
 
@@ -155,6 +169,15 @@ class RetrainResult:
     training_sha256: str
     class_counts: dict[str, int]
     seconds: float
+    decision: ChampionDecision | None = None
+    domain: ApplicabilityDomain | None = field(default=None, repr=False)
+
+    @property
+    def champion_reason(self) -> str:
+        """Why the champion won (its line of the champion decision)."""
+        if self.decision is None:
+            return "best mean CV macro-F1"
+        return self.decision.reasons.get(self.champion, "")
 
     def leaderboard(self) -> list[dict[str, Any]]:
         """Entries best mean macro-F1 first (ties: simpler model first)."""
@@ -169,6 +192,9 @@ class RetrainResult:
         return {
             "leaderboard": self.leaderboard(),
             "champion": self.champion,
+            "champion_rule": CHAMPION_RULE if self.decision is None else self.decision.rule,
+            "champion_reason": self.champion_reason,
+            "eligible": {} if self.decision is None else dict(self.decision.eligible),
             "tolerance_factor_boundary": {"a": round(a, 4), "b": round(b, 4)},
             "published_reproduction": (
                 None if self.reproduction is None else self.reproduction.to_json()
@@ -187,23 +213,21 @@ def compare_models(
     seed: int = 0,
     params: Mapping[str, Mapping[str, Any]] | None = None,
     progress: ProgressHook | None = None,
+    calibrate: bool = True,
 ) -> dict[str, CVResult]:
-    """k-fold CV of each model (its defaults updated by ``params[name]``), same folds."""
+    """k-fold CV of each model (its defaults updated by ``params[name]``), same folds, scored
+    against DFT and experimental labels (:func:`cross_validate_model`); ``calibrate`` wraps
+    each model in its spec's calibration."""
     progress = progress or NullProgress()
     params = params or {}
     progress.start("cv", "cross-validating", total=len(specs) * folds)
     out: dict[str, CVResult] = {}
     for spec in specs:
         progress.advance("cv", 0, description=f"cross-validating {spec.name}")
-        out[spec.name] = cross_validate(
-            spec.build(params.get(spec.name), random_state=seed),
-            data.X(spec),
-            data.y,
-            folds=folds,
-            seed=seed,
-            sample_weight=data.weight if data.weighted else None,
-            on_fold=lambda *_: progress.advance("cv"),
+        out[spec.name] = cross_validate_model(
+            spec, params.get(spec.name), data, folds=folds, seed=seed, calibrate=calibrate
         )
+        progress.advance("cv", folds)
         log.info("%s: CV macro-F1 %.4f", spec.name, out[spec.name].f1_macro)
     progress.finish("cv")
     return out
@@ -261,23 +285,33 @@ def fit_final(
     data: TrainingSet,
     seed: int = 0,
     threads: int = 1,
+    calibrate: bool = False,
 ) -> BaseEstimator:
-    """The deployable model: ``spec`` with ``params`` fitted on every row.
+    """The deployable model: ``spec`` with ``params`` (in its calibration when
+    ``calibrate``) fitted on every row.
 
     ``threads`` caps BLAS/OpenMP threads (OpenMP spin-waiting on a busy 2-core machine made
     an uncapped gradient-boosting fit 15x slower in our runs).
     """
-    estimator = spec.build(params, random_state=seed, deploy=True)
+    estimator = spec.build(params, random_state=seed, deploy=True, calibrate=calibrate)
     with threadpool_limits(limits=threads):
         return fit_estimator(
             estimator, data.X(spec), data.y, data.weight if data.weighted else None
         )
 
 
+def deployed_base(estimator: BaseEstimator | None) -> BaseEstimator | None:
+    """The fitted model inside a calibration wrapper (fitted on every row), else itself."""
+    inner = getattr(estimator, "calibrated_classifiers_", None)
+    return inner[0].estimator if inner else estimator
+
+
 def tolerance_factor_boundary(
     data: TrainingSet, estimator: BaseEstimator | None = None, C: float | None = None
 ) -> tuple[float, float]:
-    """(a, b) of ``a * t1 + t2 <= b`` from a fitted tolerance factor, or refitted here."""
+    """(a, b) of ``a * t1 + t2 <= b`` from a fitted tolerance factor (inside its calibration,
+    if any), or refitted here."""
+    estimator = deployed_base(estimator)
     if not isinstance(estimator, ToleranceFactorClassifier):
         spec = get_spec(TOLERANCE_FACTOR)
         estimator = fit_final(spec, None if C is None else {"C": C}, data)
@@ -306,7 +340,8 @@ def run_retrain(
     start = time.perf_counter()
     specs = settings.compared_specs()
     default_cv = compare_models(
-        specs, data, folds=settings.folds, seed=settings.seed, progress=progress
+        specs, data, folds=settings.folds, seed=settings.seed, progress=progress,
+        calibrate=settings.calibrate,
     )
     tuning: dict[str, TuningResult] = {}
     if storage is not None:
@@ -365,34 +400,27 @@ def finish_retrain(
         if t is not None:
             timings[spec.name]["tuning"] = t.seconds
             best = {**spec.defaults, **t.best_params}
-            if best != params and t.best_value > cv.f1_macro:
-                params = best
-                if t.best_cv is not None:  # this call ran the best trial: reuse its CV
-                    cv = t.best_cv
-                else:  # the best trial is from an earlier run of the study
-                    cv = cross_validate(
-                        spec.build(params, random_state=seed),
-                        data.X(spec),
-                        data.y,
-                        folds=folds,
-                        seed=seed,
-                        sample_weight=data.weight if data.weighted else None,
-                    )
-                    timings[spec.name]["cv_tuned"] = cv.seconds
+            if best != params:  # re-scored like the defaults (calibrated, both label sources)
+                tuned = cross_validate_model(
+                    spec, best, data, folds=folds, seed=seed, calibrate=settings.calibrate
+                )
+                timings[spec.name]["cv_tuned"] = tuned.seconds
+                if tuned.f1_macro > cv.f1_macro:
+                    params, cv = best, tuned
         results[spec.name] = ModelResult(
             spec=spec, params=params, cv=cv, default_cv=default_cv[spec.name], tuning=t,
             timings=timings[spec.name],
         )
 
-    champion = select_champion(
-        {name: r.cv.f1_macro for name, r in results.items()},
-        tie_tolerance=settings.tie_tolerance,
+    decision = choose_champion(
+        {name: r.cv for name, r in results.items()}, tie_tolerance=settings.tie_tolerance
     )
+    champion = decision.champion
 
     progress.start("fit", "fitting final models", total=len(results))
     for r in results.values():
         t0 = time.perf_counter()
-        r.estimator = fit_final(r.spec, r.params, data, seed)
+        r.estimator = fit_final(r.spec, r.params, data, seed, calibrate=settings.calibrate)
         r.timings["fit"] = time.perf_counter() - t0
         progress.advance("fit")
     progress.finish("fit")
@@ -434,6 +462,8 @@ def finish_retrain(
         training_sha256=data.sha256,
         class_counts=data.class_counts(),
         seconds=time.perf_counter() - start,
+        decision=decision,
+        domain=fit_domain(data),
     )
 
 

@@ -82,7 +82,7 @@ def print_round(result: dict[str, Any]) -> None:
     """The leaderboard and the queued batch of a round, as tables."""
     retrain = result["retrain"]
     board = Table(title=f"round {result['round']}: leaderboard ({retrain.get('n_train')} labelled)")
-    for col in ("model", "macro-F1", "± sd", "accuracy", "ROC-AUC"):
+    for col in ("model", "macro-F1", "± sd", "accuracy", "ROC-AUC", "log loss", "exp. recall"):
         board.add_column(col, justify="left" if col == "model" else "right")
     for row in retrain["leaderboard"]:
         mark = " *" if row["model"] == retrain["champion"] else ""
@@ -90,10 +90,15 @@ def print_round(result: dict[str, Any]) -> None:
             row["model"] + mark,
             *(
                 f"{row[k]:.3f}" if row.get(k) is not None else "-"
-                for k in ("f1_macro", "f1_macro_sd", "accuracy", "roc_auc")
+                for k in ("f1_macro", "f1_macro_sd", "accuracy", "roc_auc", "log_loss",
+                          "exp_recall")
             ),
         )
     console.print(board)
+    if retrain.get("champion_rule"):
+        console.print(retrain["champion_rule"], highlight=False, markup=False)
+        console.print(f"champion {retrain['champion']}: {retrain.get('champion_reason')}",
+                      highlight=False, markup=False)
     prop = result["propose"]
     queue = Table(
         title=f"round {result['round']}: queued ({prop.get('strategy')}, {prop.get('space')})"
@@ -237,11 +242,13 @@ def demo_command(
 ) -> None:
     """The main job (make demo): one closed-loop round on a fresh registry.
 
-    Initialises the registry, imports the DFT data set and the literature records, runs one
+    Initialises the registry, imports the DFT data set, the literature records and the
+    compositions reported as made (experimental labels for the retrain), runs one
     closed-loop round, prints the leaderboard and the queue and writes the figures.
     """
     from experiments.importers.dft import dft_dataset_files, import_dft
     from experiments.importers.literature import import_literature
+    from experiments.importers.made import import_made, read_made_compositions
     from registry import Registry
 
     cfg = state(ctx).config()
@@ -252,12 +259,14 @@ def demo_command(
             f"literature records not found at {cfg.data.literature_path} (Zuo et al. 2026, "
             "../shared/data/literature; set data.literature_path)"
         )
+    read_made_compositions(cfg.data.made_path)  # raises the missing-data message
     with Registry.from_config(cfg, check_schema=False) as registry:
         console.print(
             f"registry {cfg.database.url}: schema {registry.init_schema()}", highlight=False
         )
         console.print(str(import_dft(registry, cfg.data.dft_path)), highlight=False)
         console.print(str(import_literature(registry, cfg.data.literature_path)), highlight=False)
+        console.print(import_made(registry, cfg.data.made_path).summary(), highlight=False)
     result = run_round(
         cfg, settings=_settings(cfg, None, trials, None), runner=_runner(False, None, 2)
     )

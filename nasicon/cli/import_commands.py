@@ -1,4 +1,5 @@
-"""``nasicon import dft|literature|conductivity``: published data into the registry (idempotent)."""
+"""``nasicon import dft|literature|made|conductivity``: published data into the registry
+(idempotent)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,27 @@ def import_conductivity_command(
             f"... and {len(result.skipped) - SKIPPED_SHOWN} more rows left out", highlight=False
         )
     console.print(result.summary(), highlight=False, markup=False)
+
+
+@import_app.command("made")
+def import_made_command(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(
+        None, help="JSON of made compositions (default: config data.made_path)."
+    ),
+) -> None:
+    """Import the compositions reported as made (Ouyang et al. 2021) as experimental
+    positives: one sample each with a successful synthesis and an XRD record."""
+    from experiments.importers.made import MadeCompositionsError, import_made
+
+    file = path or _config(ctx).data.made_path
+    with _registry(ctx) as registry:
+        try:
+            report = import_made(registry, file)
+        except MadeCompositionsError as exc:
+            _problems(exc.problems, "entry")
+            raise
+    console.print(report.summary(), highlight=False)
 
 
 def register(app: typer.Typer) -> None:

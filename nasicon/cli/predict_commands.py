@@ -1,7 +1,8 @@
 """``nasicon predict`` and ``nasicon models list|show``: the stored models, used and inspected.
 
 ``predict`` loads the hashed skops artifacts of a round (the champion's by default) and gives
-every model's P(accessible) of each formula, with the tolerance-factor verdict.
+every model's P(accessible) of each formula, with the tolerance-factor verdict and whether
+the formula lies in the training domain of the round (``in_domain``, ``domain_reason``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def predict(
     import numpy as np
     from threadpoolctl import threadpool_limits
 
+    from flows.services.domain import domain_verdict, load_domain
     from flows.services.rounds import round_text
     from loop.descriptors import TF_OUT_OF_DOMAIN, describe_formulas
     from loop.models import MODELS, TOLERANCE_FACTOR, PublishedToleranceFactor
@@ -81,6 +83,7 @@ def predict(
         if run.algorithm == TOLERANCE_FACTOR:
             tf_model = model
     champion = next((r for r in runs if r.is_champion), None)
+    in_domain, why = domain_verdict(load_domain(runs), table, parsed.batch)
     X_tf = table[["t1", "t2"]].to_numpy(float)
     if tf_model is None:  # the round has no refitted tolerance factor: the published line
         tf_model = PublishedToleranceFactor().fit(np.array([[0, 0], [1, 1]]), np.array([0, 1]))
@@ -101,8 +104,11 @@ def predict(
                     "reason": None if sodium[i] else TF_OUT_OF_DOMAIN,
                 },
                 "models": {n: round(float(p[i]), 4) for n, p in probabilities.items()},
+                "in_domain": in_domain[i],
+                "domain_reason": why[i],
                 "champion": {
                     "name": None if champion is None else champion.algorithm,
+                    "run_id": None if champion is None else champion.id,
                     "p": None if champion is None or champion.algorithm not in probabilities
                     else round(float(probabilities[champion.algorithm][i]), 4),
                 },
@@ -129,6 +135,9 @@ def predict(
         f"{'accessible' if r['tolerance_factor']['accessible'] else 'not accessible'} "
         f"(P_stable {r['tolerance_factor']['p_stable']:.2f})" for r in records
     ])
+    out.add_row("training domain", *[
+        "-" if r["in_domain"] is None else "in" if r["in_domain"] else "out" for r in records
+    ])
     for name in probabilities:
         star = " *" if champion is not None and name == champion.algorithm else ""
         out.add_row(f"{name}{star}", *[f"{r['models'][name]:.3f}" for r in records])
@@ -143,6 +152,10 @@ def predict(
     if not all(sodium):
         console.print(f"Li formulas: {TF_OUT_OF_DOMAIN}; the synthesis models are sodium "
                       "models too", highlight=False)
+    for r in records:
+        if r["in_domain"] is False:
+            console.print(f"{r['formula']}: outside the training domain: {r['domain_reason']}",
+                          highlight=False, markup=False)
 
 
 def _run_summary(run: ModelRunRecord) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 ``retrain`` reads the training frame from the registry (DFT labels plus experimental labels,
 which outrank them), cross-validates every model of the zoo on the same seeded stratified
-folds, tunes the chosen ones with optuna (studies stored in the registry database), picks
-the champion (best mean CV macro-F1; ties go to the simpler model), saves every fitted
+folds (each model in its calibration; DFT figures against DFT labels, experimental figures
+out of fold), tunes the chosen ones with optuna (studies stored in the registry database),
+picks the champion by the champion rule (:data:`loop.evaluation.selection.CHAMPION_RULE`,
+printed with the leaderboard), saves every fitted
 model as a hashed skops artifact and stores one model run per model in one transaction.
 Bad input (no labels, one class, fewer samples than folds) stores nothing.
 """
@@ -32,11 +34,13 @@ console = Console(soft_wrap=True)
 
 def _leaderboard_table(result: RetrainResult) -> Table:
     from flows.services.rounds import round_text
+    from loop.training.experimental import figures_of
 
     table = Table(title=f"leaderboard, {result.settings.folds}-fold CV (round "
                   f"{round_text(result.round_number)}, {result.n_train} labelled)")
     for col in ("model", "macro-F1", "± sd", "accuracy", "bal. acc.", "ROC-AUC",
-                "recall acc.", "tuning", "time, s", "scope"):
+                "recall acc.", "log loss", "ECE", "made acc.", "exp. F1", "tuning", "time, s",
+                "scope"):
         table.add_column(col, justify="left" if col in ("model", "scope") else "right",
                          no_wrap=col == "model", ratio=1 if col == "scope" else None,
                          min_width=24 if col == "scope" else None)
@@ -47,12 +51,19 @@ def _leaderboard_table(result: RetrainResult) -> Table:
         if r.tuning is not None:
             tuning = f"{r.tuning.n_complete + r.tuning.n_pruned} ({r.tuning.n_pruned} pr.)"
         name = row["model"] + (" *" if row["model"] == result.champion else "")
+        fig = figures_of(r.cv)
+        made = "-" if fig is None or not fig.n_positive else f"{fig.accepted}/{fig.n_positive}"
         table.add_row(
             name, f"{s['f1_macro']:.3f}", f"{s['f1_macro_sd']:.3f}", f"{s['accuracy']:.3f}",
             f"{s['balanced_accuracy']:.3f}", f"{s['roc_auc']:.3f}",
-            f"{s['recall_accessible']:.3f}", tuning, f"{r.seconds:.1f}", r.spec.scope,
+            f"{s['recall_accessible']:.3f}", _f(row["log_loss"]), _f(row["ece"]), made,
+            _f(row["exp_f1_macro"]), tuning, f"{r.seconds:.1f}", r.spec.scope,
         )
     return table
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def retrain(
@@ -76,6 +87,7 @@ def retrain(
     as_json: AsJson = False,
 ) -> None:
     """Cross-validate, tune and compare every model; store the runs and the champion."""
+    from flows.services.retrain import default_eligible
     from flows.services.retrain import retrain as retrain_registry
     from flows.services.rounds import default_round, round_text
     from loop.training import RetrainSettings
@@ -104,16 +116,26 @@ def retrain(
                 progress=progress,
             )
     result, ids, paths = stored.result, stored.model_run_ids, stored.figures
+    eligible = default_eligible(cfg, settings)
     if as_json:
-        typer.echo(json.dumps(result.to_json(), indent=2))
+        doc = result.to_json()
+        doc["default_eligible"] = eligible
+        typer.echo(json.dumps(doc, indent=2))
         return
     console.print(_leaderboard_table(result))
+    rule = result.decision.rule if result.decision is not None else ""
+    console.print(rule, highlight=False, markup=False)
     a, b = result.tolerance_factor_boundary
     console.print(
         f"champion: {result.champion} (run {ids[result.champion]}), "
-        f"macro-F1 {result.models[result.champion].cv.f1_macro:.3f}",
-        highlight=False,
+        f"macro-F1 {result.models[result.champion].cv.f1_macro:.3f}: {result.champion_reason}",
+        highlight=False, markup=False,
     )
+    if not eligible:
+        console.print(
+            "this run compared a subset of the configured models (--models): its champion is "
+            "this round's only, not the default of predict and propose", highlight=False,
+        )
     console.print(f"tolerance factor refit on engine features: {a:.3f} t1 + t2 <= {b:.3f}",
                   highlight=False)
     rep = result.reproduction

@@ -127,13 +127,18 @@ class ModelRunRepository(Repository):
         return [to_record(r) for r in self.session.execute(stmt).scalars()]
 
     def champion(self) -> ModelRunRecord | None:
-        """The global champion: the champion of the latest round that has one (runs outside
-        rounds rank below every round)."""
+        """The global champion (the default of predict and propose): the champion of the
+        latest round that has one and compared the configured model set (runs outside rounds
+        rank below every round). A round restricted with ``--models`` keeps its own champion
+        (metrics ``default_eligible`` false) but never becomes the default; if every
+        champion is restricted, the latest one is the default (there is no other)."""
         stmt = (
             sa.select(ModelRunRow)
             .where(ModelRunRow.is_champion)
             .order_by(sa.func.coalesce(ModelRunRow.round_number, -1).desc(), ModelRunRow.id.desc())
-            .limit(1)
         )
-        row = self.session.execute(stmt).scalar_one_or_none()
-        return None if row is None else to_record(row)
+        rows = list(self.session.execute(stmt).scalars())
+        if not rows:
+            return None
+        eligible = (r for r in rows if (r.metrics or {}).get("default_eligible", True))
+        return to_record(next(eligible, rows[0]))

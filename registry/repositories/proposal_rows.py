@@ -94,6 +94,8 @@ def new_row(
         probabilities={str(k): float(v) for k, v in probabilities.items()},
         acquisition_score=None if score is None else float(score),
         strategy=str(item["strategy"]), reason=item.get("reason"),
+        in_domain=None if item.get("in_domain") is None else bool(item["in_domain"]),
+        domain_reason=item.get("domain_reason"),
         status=ProposalStatus.QUEUED.value, status_changed_at=now, status_changed_by=who,
         created_at=now,
     )  # fmt: skip

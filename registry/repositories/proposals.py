@@ -91,7 +91,7 @@ class ProposalRepository(Repository):
                 status=ProposalStatus(r.status), status_reason=r.status_reason,
                 status_changed_at=r.status_changed_at, status_changed_by=r.status_changed_by,
                 claimed_by=r.claimed_by, claim_expires_at=r.claim_expires_at,
-                created_at=r.created_at,
+                created_at=r.created_at, in_domain=r.in_domain, domain_reason=r.domain_reason,
             )
             for r in rows
         ]  # fmt: skip
@@ -104,8 +104,9 @@ class ProposalRepository(Repository):
         Each item has ``strategy`` and either ``composition`` (a
         :class:`~loop.chemistry.NasiconComposition`, stored as given) or ``formula`` (any
         notation, parsed), and optionally ``model_run_id``, ``probabilities`` (model -> P),
-        ``acquisition_score``, ``reason``. A composition already open in the queue or
-        already measured is skipped; the returned list holds the ids of the queued
+        ``acquisition_score``, ``reason``, ``in_domain`` and ``domain_reason`` (in the
+        training domain of the model run's round, and why not). A composition already open
+        in the queue or already measured is skipped; the returned list holds the ids of the queued
         proposals (repeats of this round included) and its ``skipped`` maps each skipped
         formula to the reason. Only the rows of these compositions are read.
 
