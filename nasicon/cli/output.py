@@ -59,10 +59,18 @@ def fit_parameter_table(title: str, parameters: dict[str, Any]) -> Table:
     return table
 
 
+#: Refused input rows listed one per line; the rest are counted (``... and K more``).
+MAX_PROBLEM_LINES = 20
+
+
 def print_problems(lines: list[tuple[Any, str]], prefix: str) -> None:
-    """One stderr line per refused input row: ``PREFIX WHERE: WHY``."""
-    for where, why in lines:
+    """One stderr line per refused input row, ``PREFIX WHERE: WHY``, for the first
+    :data:`MAX_PROBLEM_LINES` rows, then ``... and K more``."""
+    for where, why in lines[:MAX_PROBLEM_LINES]:
         err_console.print(f"{prefix} {where}: {why}", highlight=False, markup=False)
+    if len(lines) > MAX_PROBLEM_LINES:
+        more = len(lines) - MAX_PROBLEM_LINES
+        err_console.print(f"... and {more} more", highlight=False, markup=False)
 
 
 def analysing(what: str) -> Progress:

@@ -331,7 +331,7 @@ def record_batch_command(
     by: By = None,
 ) -> None:
     """Record many outcomes from a CSV in one transaction: every row is stored, or none."""
-    from experiments.batch import BatchError
+    from experiments.batch import BatchError, batch_format
     from flows.services.record import record_batch_file
 
     cfg = _config(ctx)
@@ -349,7 +349,8 @@ def record_batch_command(
     console.print(
         f"{file}: stored {stored}; {len(report.samples_created)} new samples, "
         f"{len(report.unchanged)} records already stored, "
-        f"{len(report.proposals_updated)} proposals moved on",
+        f"{len(report.proposals_updated)} proposals moved on "
+        f"(read as {batch_format(file)})",
         highlight=False,
     )
 
