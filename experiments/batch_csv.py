@@ -31,6 +31,7 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$")
 _INNER_DECIMAL_COMMA = re.compile(r"(?<=\d),(?=\d)")
 #: Columns holding text in which a decimal comma is part of a number.
 _TEXT_WITH_NUMBERS = ("phases",)
+_EXTRA_HINT = " (a trailing delimiter or an unquoted delimiter in a value?)"
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,7 @@ def read_table(
                     f"{file} has more than {max_rows} rows, the limit (limits.max_batch_rows)"
                 )
             if len(fields) != len(header):
-                more = len(fields) > len(header)
-                hint = " (a trailing delimiter or an unquoted delimiter in a value?)" if more else ""
+                hint = _EXTRA_HINT if len(fields) > len(header) else ""
                 problems.append(
                     (line, f"has {len(fields)} fields, the header has {len(header)}{hint}")
                 )
