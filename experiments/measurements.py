@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from experiments.files import require_regular_file
 from experiments.impedance import (
     Conductivity,
     ImpedanceFit,
@@ -46,7 +47,7 @@ from experiments.records import (
     with_raw_file,
 )
 from experiments.xrd import Criteria, XRDAnalysis, analyze_pattern
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import ValidationError
 from registry import Registry, WriteReport
 from registry.raw_files import sha256_file, stored_path
 
@@ -288,8 +289,7 @@ def _estimate(est: Any) -> str:
 
 def _digest(path: Path) -> str:
     """SHA-256 of the file to be analysed."""
-    if not path.is_file():
-        raise DataMissingError(f"raw data file {path} does not exist")
+    require_regular_file(path, "raw data file")
     try:
         return sha256_file(path)
     except OSError as exc:

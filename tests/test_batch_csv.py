@@ -37,9 +37,7 @@ def _column(url: str, sql: str) -> list:
         engine.dispose()
 
 
-def test_a_row_with_an_extra_field_is_named_and_nothing_is_stored(
-    lab: str, tmp_path: Path
-) -> None:
+def test_a_row_with_an_extra_field_is_named_and_nothing_is_stored(lab: str, tmp_path: Path) -> None:
     path = _write(
         tmp_path,
         f"sample_id,formula,succeeded\nB6,{SC_NZSP},true\nB7,B7x,{NZSP},true\n",
@@ -71,9 +69,7 @@ def test_field_count_differing_from_the_header_is_refused_by_line(
     assert row_counts(lab) == before
 
 
-def test_excel_semicolon_file_with_decimal_commas_and_bom_is_read(
-    lab: str, tmp_path: Path
-) -> None:
+def test_excel_semicolon_file_with_decimal_commas_and_bom_is_read(lab: str, tmp_path: Path) -> None:
     text = (
         "sample_id;formula;succeeded;sigma_total;sigma_unit;phases\r\n"
         f'E1;{NZSP};true;1,2;mS/cm;"NASICON=0,98;ZrO2=0,02"\r\n'

@@ -78,7 +78,11 @@ def analysing(what: str) -> Progress:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     text = TextColumn(what.replace("{", "{{").replace("}", "}}"), markup=False)
-    return Progress(SpinnerColumn(), text, TimeElapsedColumn(), console=err_console, transient=True)
+    # not on a pipe or file: a transient display there leaves a blank line before the error
+    return Progress(
+        SpinnerColumn(), text, TimeElapsedColumn(), console=err_console, transient=True,
+        disable=not err_console.is_terminal,
+    )  # fmt: skip
 
 
 @contextmanager
