@@ -173,7 +173,10 @@ def run_round(
     """Preflight checks, then the ``closed_loop_round`` flow."""
     space = space or cfg.proposals.space
     preflight(cfg, space=space)
+    from flows.ephemeral import children_die_with_parent
     from flows.round import closed_loop_round
+
+    children_die_with_parent()  # Prefect's temporary server stops even on SIGKILL
 
     return closed_loop_round(
         cfg,
@@ -192,6 +195,9 @@ def serve_command(ctx: typer.Context) -> None:
     cfg = state(ctx).config()
     preflight(cfg, space=cfg.proposals.space)
     from flows.deployments import serve
+    from flows.ephemeral import children_die_with_parent
+
+    children_die_with_parent()  # Prefect's temporary server stops even on SIGKILL
 
     serve(cfg)
 
@@ -210,7 +216,10 @@ def ingest_command(
     if not path.is_file():
         raise DataMissingError(f"batch file {path} does not exist")
     preflight(cfg, space=cfg.proposals.space)
+    from flows.ephemeral import children_die_with_parent
     from flows.ingest import ingest_flow
+
+    children_die_with_parent()  # Prefect's temporary server stops even on SIGKILL
 
     out = ingest_flow(
         cfg,
