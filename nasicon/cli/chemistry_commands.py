@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import CompositionError, DataMissingError, ValidationError
 from nasicon.cli.options import AsJson
-from nasicon.cli.output import write_csv_atomically
+from nasicon.cli.output import Table, write_csv_atomically
 
 console = Console()
 

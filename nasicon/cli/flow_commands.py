@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import DataMissingError, ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import AsJson, Folds, Models, Timeout, Trials, Tune
 from nasicon.cli.options import names as _names
+from nasicon.cli.output import Table
 
 if TYPE_CHECKING:
     from loop.settings import NasiconConfig

@@ -15,14 +15,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich import table as rich_table
 from rich.console import Console
-from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.progress import Progress
 
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+class Table(rich_table.Table):
+    """A rich table that never cuts a value: a cell wider than its column folds onto the
+    next line (``overflow="fold"``) instead of ending in ``…``, so a formula or a number
+    stays whole in an 80-column terminal or a pipe. Every CLI table is one of these."""
+
+    def add_column(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("overflow", "fold")
+        super().add_column(*args, **kwargs)
 
 
 def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.context import who as _who
 from nasicon.cli.options import AsJson, By, OnlyRound
+from nasicon.cli.output import Table
 
 if TYPE_CHECKING:
     from registry import ProposalRecord
