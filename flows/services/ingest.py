@@ -20,8 +20,14 @@ class IngestResult:
     new_labels: int
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"report": text, "new_labels": n}``."""
-        return {"report": str(self.report), "new_labels": self.new_labels}
+        """``{"report": text, "summary": sentence, "new_labels": n}``."""
+        from flows.services.record import batch_summary
+
+        return {
+            "report": str(self.report),
+            "summary": batch_summary(self.report),
+            "new_labels": self.new_labels,
+        }
 
 
 def ingest_batch(

@@ -150,6 +150,19 @@ def record_measurement(
     )
 
 
+def batch_summary(report: WriteReport) -> str:
+    """What a batch stored, as ``nasicon record batch`` and ``nasicon ingest`` print it."""
+    from collections import Counter
+
+    kinds = Counter(kind for _, kind, _ in report.added)
+    stored = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing new"
+    return (
+        f"stored {stored}; {len(report.samples_created)} new samples, "
+        f"{len(report.unchanged)} records already stored, "
+        f"{len(report.proposals_updated)} proposals moved on"
+    )
+
+
 def record_batch_file(
     registry: Registry, path: str | Path, *, recorded_by: str, impurity_threshold: float
 ) -> WriteReport:

@@ -231,7 +231,9 @@ def ingest_command(
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
         return
-    console.print(out["report"], highlight=False)
+    from experiments.batch import batch_format
+
+    console.print(f"{path}: {out['summary']} (read as {batch_format(path)})", highlight=False)
     console.print(
         f"{out['new_labels']} new labels since the last round (threshold {out['threshold']})",
         highlight=False,

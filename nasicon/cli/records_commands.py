@@ -7,7 +7,6 @@ is in :mod:`nasicon.cli.recording`.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -332,7 +331,7 @@ def record_batch_command(
 ) -> None:
     """Record many outcomes from a CSV in one transaction: every row is stored, or none."""
     from experiments.batch import BatchError, batch_format
-    from flows.services.record import record_batch_file
+    from flows.services.record import batch_summary, record_batch_file
 
     cfg = _config(ctx)
     with _registry(ctx) as registry:
@@ -344,14 +343,8 @@ def record_batch_command(
         except BatchError as exc:
             _problems(exc.problems, "line")
             raise
-    kinds = Counter(kind for _, kind, _ in report.added)
-    stored = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing new"
     console.print(
-        f"{file}: stored {stored}; {len(report.samples_created)} new samples, "
-        f"{len(report.unchanged)} records already stored, "
-        f"{len(report.proposals_updated)} proposals moved on "
-        f"(read as {batch_format(file)})",
-        highlight=False,
+        f"{file}: {batch_summary(report)} (read as {batch_format(file)})", highlight=False
     )
 
 
