@@ -35,16 +35,40 @@ class Table(rich_table.Table):
         super().add_column(*args, **kwargs)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_csv_atomically(frame: pd.DataFrame, path: Path) -> None:
-    """Write ``frame`` to ``path`` through a temporary file: a whole file or none."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    """Write ``frame`` to ``path`` through a temporary file: a whole file or none.
+
+    The file gets the permissions of a normally created one (0666 minus the umask, e.g.
+    0644), not the 0600 of a temporary file.
+
+    Raises:
+        ValidationError: ``path`` is a directory, or its folder cannot be created or
+            written (one line naming why).
+    """
+    from loop.errors import ValidationError
+
+    if path.is_dir():
+        raise ValidationError(f"output {path} is a directory; give a file name ({path}/out.csv)")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", newline="") as fh:
             frame.to_csv(fh, index=False)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise ValidationError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise
 
 

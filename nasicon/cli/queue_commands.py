@@ -95,12 +95,15 @@ def queue_release(
     ctx: typer.Context,
     proposal_id: ProposalId,
     by: By = None,
+    force: bool = typer.Option(
+        False, "--force", help="Release someone else's claim (recorded in the history)."
+    ),
 ) -> None:
-    """Put a claimed proposal back in the queue."""
+    """Put your claimed proposal back in the queue (another's only with --force)."""
     from flows.services import queue
 
     with _registry(ctx) as registry:
-        p = queue.release(registry, proposal_id, _who(by))
+        p = queue.release(registry, proposal_id, _who(by), force=force)
     console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
 
 

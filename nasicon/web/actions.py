@@ -207,7 +207,7 @@ def queue_action(
     if action == "claim":
         return queue.claim(registry, proposal_id, user.name, hours)
     if action == "release":
-        return queue.release(registry, proposal_id, user.name)
+        return queue.release(registry, proposal_id, user.name, force=user.may("admin"))
     if action not in ("abandon", "reject"):
         raise ValidationError(f"queue action {action!r} is not one of {', '.join(QUEUE_ACTIONS)}")
     if not reason or not reason.strip():
