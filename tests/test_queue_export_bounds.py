@@ -81,3 +81,17 @@ def test_exported_csv_has_normal_permissions(lab: str, tmp_path: Path) -> None:
         os.umask(old)
     assert run.code == 0, run.stderr
     assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o644
+
+
+def test_retract_names_the_sample(lab: str, tmp_path: Path) -> None:
+    for args in (
+        ["record", "synthesis", "--sample", "R7", "--formula", NZSP, "--succeeded"],
+        ["record", "xrd", "--sample", "R7", "--phase", "NASICON"],
+    ):
+        assert run_cli(["--db", lab, *args], cwd=tmp_path).code == 0
+    run = run_cli(
+        ["--db", lab, "retract", "xrd", "1", "--reason", "wrong pattern", "--by", "ann"],
+        cwd=tmp_path,
+    )
+    assert run.code == 0, run.stderr
+    assert "xrd record 1 of sample R7 retracted" in run.stdout

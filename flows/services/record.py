@@ -191,3 +191,20 @@ def retract(
     return registry.run(
         lambda uow: uow.outcomes.retract(kind, record_id, reason=reason, recorded_by=recorded_by)
     )
+
+
+def record_sample(registry: Registry, kind: OutcomeKind, record_id: int) -> str | None:
+    """The sample id (``campaign/sample`` outside the default campaign) an outcome record
+    belongs to; None when there is no such record."""
+    from registry.tables import OUTCOME_TABLES, CampaignRow, SampleRow
+
+    def read(uow: UnitOfWork) -> str | None:
+        target = uow.session.get(OUTCOME_TABLES[kind], record_id)
+        if target is None:
+            return None
+        sample = uow.session.get(SampleRow, target.sample_pk)
+        campaign = uow.session.get(CampaignRow, sample.campaign_id)
+        name = campaign.name if campaign is not None else "default"
+        return sample.sample_id if name == "default" else f"{name}/{sample.sample_id}"
+
+    return registry.run(read, write=False)

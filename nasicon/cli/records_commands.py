@@ -356,13 +356,18 @@ def retract(
     by: By = None,
 ) -> None:
     """Withdraw a result (kept in the history; training data stops using it)."""
+    from flows.services.record import record_sample
     from flows.services.record import retract as retract_record
 
     with _registry(ctx) as registry:
         rid = retract_record(
             registry, kind, record_id, reason=reason, recorded_by=_who(by)  # type: ignore[arg-type]
         )
-    console.print(f"{kind} record {record_id} retracted (retraction record {rid})", highlight=False)
+        sample = record_sample(registry, kind, record_id)  # type: ignore[arg-type]
+    console.print(
+        f"{kind} record {record_id} of sample {sample} retracted (retraction record {rid})",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
