@@ -241,7 +241,7 @@ def row_records(
             raise ValidationError(f"{SIGMA_UNIT} is empty (S/cm or mS/cm)")
         out.append(
             ConductivityRecord.create(
-                sample, unit=unit or "S/cm", campaign=campaign, formula=formula, **conductivity
+                sample, unit=unit, campaign=campaign, formula=formula, **conductivity
             )
         )
     if not out:

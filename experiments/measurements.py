@@ -274,6 +274,7 @@ def conductivity_measurement(
         sigma_total=cond.sigma_total_s_cm,
         sigma_bulk=cond.sigma_bulk_s_cm,
         sigma_gb=sigma_gb,
+        unit="S/cm",
         temperature_k=temperature_k,
         analysis_version=f"{fit.analysis_version}+{cond.analysis_version}",
         notes=_join_notes(notes, what),

@@ -225,9 +225,11 @@ def _store_typed(
     ctx: typer.Context, record: Any, raw: Path | None, by: str | None, as_json: bool
 ) -> None:
     """Store typed numbers (with the raw file kept by SHA-256 when given) and report them."""
+    from experiments.plausibility import check_raw_kind
     from experiments.records import with_raw_file
 
     if raw is not None:
+        check_raw_kind(record.KIND, raw)  # /etc/passwd is not an impedance export
         record = with_raw_file(record, raw, _config(ctx).data.raw_store)
     result = _store(ctx, record, by)
     if as_json:
@@ -313,7 +315,7 @@ def record_conductivity(
         {"--thickness-mm": thickness_mm is not None, "--area-cm2": area_cm2 is not None},
     )
     record: Any = ConductivityRecord.create(
-        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit or "S/cm",
+        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit,
         temperature_c=temperature_c, temperature_k=temperature_k, ea_ev=ea,
         relative_density_pct=density_pct, ccd_ma_cm2=ccd, notes=notes, campaign=campaign,
         formula=formula, supersedes_id=supersedes, reason=reason,

@@ -113,7 +113,7 @@ def record_conductivity(
 
     record = ConductivityRecord.create(
         body.sample, sigma_total=body.total, sigma_bulk=body.bulk, sigma_gb=body.gb,
-        unit=body.unit or "S/cm", temperature_c=body.temperature_c,
+        unit=body.unit, temperature_c=body.temperature_c,
         temperature_k=body.temperature_k, ea_ev=body.ea, relative_density_pct=body.density_pct,
         ccd_ma_cm2=body.ccd, notes=body.notes, campaign=body.campaign, formula=body.formula,
         supersedes_id=body.supersedes, reason=body.reason,
