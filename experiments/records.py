@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from experiments import plausibility
+from experiments.identifiers import check_sample_id, normalise_formula
 from experiments.phases import (
     Phase,
     check_phases,
@@ -50,7 +51,6 @@ from experiments.units import hours as _hours
 from experiments.units import in_range as _in_range
 from experiments.units import optional_float as _optional
 from experiments.units import text as _text
-from loop.chemistry import parse_nasicon
 from loop.errors import ValidationError
 from registry import OutcomeWrite, Registry, UnitOfWork, WriteReport, store_raw_file
 from registry.snapshots import OutcomeKind
@@ -128,11 +128,9 @@ class _Record:
 
     def _check_sample(self) -> None:
         """The sample id and, when given, the formula (stored canonical) and campaign."""
-        self._set("sample_id", _text(self.sample_id))
-        if not self.sample_id:
-            raise ValidationError("a sample id is required (e.g. --sample S-042)")
+        self._set("sample_id", check_sample_id(str(self.sample_id or "")))
         if self.formula is not None:
-            self._set("formula", parse_nasicon(str(self.formula)).formula)
+            self._set("formula", normalise_formula(str(self.formula)))
         self._set("campaign", _text(self.campaign))
 
     def _check_columns(self) -> None:
