@@ -67,7 +67,7 @@ def _text(file: Path, max_bytes: int | None) -> str:
     if max_bytes is not None and size > max_bytes:
         raise ValidationError(
             f"batch file {file} is {size} bytes, more than the limit of {max_bytes} "
-            "(limits.max_file_bytes)"
+            "(setting limits.max_batch_bytes)"
         )
     try:
         return file.read_bytes().decode("utf-8-sig")
@@ -147,7 +147,8 @@ def read_table(
                 continue
             if max_rows is not None and len(rows) + len(problems) >= max_rows:
                 raise ValidationError(
-                    f"{file} has more than {max_rows} rows, the limit (limits.max_batch_rows)"
+                    f"{file} has more than {max_rows} rows, the limit "
+                    "(setting limits.max_batch_rows)"
                 )
             if len(fields) != len(header):
                 hint = _EXTRA_HINT if len(fields) > len(header) else ""

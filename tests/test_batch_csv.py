@@ -106,3 +106,23 @@ def test_a_huge_bad_batch_lists_the_first_rows_and_counts_the_rest(
     assert lines[0].startswith("line 2: ")
     assert lines[-2] == f"... and {n - MAX_PROBLEM_LINES} more"
     assert lines[-1].startswith(f"error: {n} of {n} rows are invalid")
+
+
+@pytest.mark.parametrize(
+    ("variable", "limit", "needle"),
+    [
+        ("NASICON_LIMITS__MAX_BATCH_ROWS", "3", "has more than 3 rows, the limit"),
+        ("NASICON_LIMITS__MAX_BATCH_BYTES", "100", "bytes, more than the limit of 100"),
+    ],
+    ids=["rows", "bytes"],
+)
+def test_a_batch_over_the_configured_limit_is_one_line(
+    lab: str, tmp_path: Path, variable: str, limit: str, needle: str
+) -> None:
+    rows = "".join(f"L{i},{NZSP},true\n" for i in range(4))
+    path = _write(tmp_path, "sample_id,formula,succeeded\n" + rows)
+    before = row_counts(lab)
+    run = run_cli(["--db", lab, "record", "batch", str(path)], cwd=tmp_path, env={variable: limit})
+    assert needle in run.error_message()
+    assert row_counts(lab) == before
+    assert run_cli(["--db", lab, "record", "batch", str(path)], cwd=tmp_path).code == 0

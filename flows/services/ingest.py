@@ -31,7 +31,12 @@ class IngestResult:
 
 
 def ingest_batch(
-    registry: Registry, path: str | Path, *, recorded_by: str | None, impurity_threshold: float
+    registry: Registry,
+    path: str | Path,
+    *,
+    recorded_by: str | None,
+    impurity_threshold: float,
+    limits: Any = None,
 ) -> IngestResult:
     """Validate and store every row of ``path`` (all or none) and count the new labels.
 
@@ -49,5 +54,6 @@ def ingest_batch(
         recorded_by=recorded_by,
         impurity_threshold=impurity_threshold,
         on_written=count,
+        limits=limits,
     )
     return IngestResult(report, counted["n"])

@@ -164,7 +164,12 @@ def batch_summary(report: WriteReport) -> str:
 
 
 def record_batch_file(
-    registry: Registry, path: str | Path, *, recorded_by: str, impurity_threshold: float
+    registry: Registry,
+    path: str | Path,
+    *,
+    recorded_by: str,
+    impurity_threshold: float,
+    limits: Any = None,
 ) -> WriteReport:
     """Validate and store every row of a batch CSV in ONE transaction (all or none).
 
@@ -172,8 +177,9 @@ def record_batch_file(
         experiments.batch.BatchError: invalid or refused rows, each with its line.
     """
     return record_batch(
-        registry, path, recorded_by=recorded_by, impurity_threshold=impurity_threshold
-    )
+        registry, path, recorded_by=recorded_by, impurity_threshold=impurity_threshold,
+        limits=limits,
+    )  # fmt: skip
 
 
 def retract(

@@ -332,7 +332,7 @@ def record_batch_command(
     by: By = None,
 ) -> None:
     """Record many outcomes from a CSV in one transaction: every row is stored, or none."""
-    from experiments.batch import BatchError, batch_format
+    from experiments.batch import BatchError, BatchLimits, batch_format
     from flows.services.record import batch_summary, record_batch_file
 
     cfg = _config(ctx)
@@ -341,6 +341,7 @@ def record_batch_command(
             report = record_batch_file(
                 registry, file, recorded_by=_who(by),
                 impurity_threshold=cfg.labels.impurity_threshold,
+                limits=BatchLimits(cfg.limits.max_batch_bytes, cfg.limits.max_batch_rows),
             )  # fmt: skip
         except BatchError as exc:
             _problems(exc.problems, "line")

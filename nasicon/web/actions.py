@@ -175,11 +175,13 @@ def record_batch(
     registry: Registry, config: NasiconConfig, path: Path, user: UserRecord
 ) -> WriteReport:
     """``nasicon record batch``: every row stored, or none (BatchError lists each bad row)."""
+    from experiments.batch import BatchLimits
     from flows.services.record import record_batch_file
 
     return record_batch_file(
         registry, path, recorded_by=user.name,
         impurity_threshold=config.labels.impurity_threshold,
+        limits=BatchLimits(config.limits.max_batch_bytes, config.limits.max_batch_rows),
     )  # fmt: skip
 
 
