@@ -68,3 +68,11 @@ def test_a_formula_within_1e_4_is_the_same_composition(lab: str, tmp_path: Path)
     finally:
         engine.dispose()
     assert formulas == [NZSP]
+
+
+def test_a_result_for_the_id_in_another_case_names_the_existing_one(
+    lab: str, tmp_path: Path
+) -> None:
+    run = run_cli(["--db", lab, "record", "xrd", "--sample", "s001", "--phase", "NASICON"],
+                  cwd=tmp_path)  # fmt: skip
+    assert "unknown sample id 's001'; did you mean 'S001'?" in run.error_message()
