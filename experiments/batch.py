@@ -40,8 +40,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from experiments.batch_csv import BatchTable, read_table
 from experiments.labels import DEFAULT_IMPURITY_THRESHOLD
 from experiments.records import (
     ConductivityRecord,
@@ -53,7 +52,7 @@ from experiments.records import (
     store_records,
 )
 from experiments.units import BENCH_INPUTS, SIGMA
-from loop.errors import DataMissingError, NasiconError, ValidationError
+from loop.errors import NasiconError, ValidationError
 from registry import RecordErrors, Registry, WriteReport
 from registry.snapshots import OUTCOME_KINDS
 from registry.tables import RawFileColumns, column_type, value_columns
@@ -120,6 +119,15 @@ class BatchParse:
     path: Path
     records: tuple[tuple[int, OutcomeRecord], ...]
     n_rows: int
+    format: str = "comma-separated, decimal point"
+
+
+@dataclass(frozen=True)
+class BatchLimits:
+    """Largest batch file accepted: bytes and data rows (None: no limit)."""
+
+    max_bytes: int | None = None
+    max_rows: int | None = None
 
 
 def _text(rec: dict[str, str], name: str) -> str | None:
@@ -233,7 +241,7 @@ def row_records(
             raise ValidationError(f"{SIGMA_UNIT} is empty (S/cm or mS/cm)")
         out.append(
             ConductivityRecord.create(
-                sample, unit=unit or "S/cm", campaign=campaign, formula=formula, **conductivity
+                sample, unit=unit, campaign=campaign, formula=formula, **conductivity
             )
         )
     if not out:
@@ -241,47 +249,51 @@ def row_records(
     return out
 
 
-def read_batch(path: str | Path) -> pd.DataFrame:
-    """The batch file as text cells.
+def read_batch(
+    path: str | Path, *, max_bytes: int | None = None, max_rows: int | None = None
+) -> BatchTable:
+    """The batch file as text cells, with the rows whose field count is wrong as problems.
 
     Raises:
         DataMissingError: no such file.
-        ValidationError: unreadable, empty, missing a required column, or an unknown column.
+        ValidationError: unreadable, too large, empty, missing a required column, or an
+            unknown column.
     """
     file = Path(path)
-    if not file.is_file():
-        raise DataMissingError(f"batch file {file} does not exist")
-    try:
-        frame = pd.read_csv(file, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValidationError(f"{file} is not a readable CSV file ({first})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    lacking = [c for c in REQUIRED if c not in frame.columns]
+    table = read_table(file, REQUIRED, max_bytes=max_bytes, max_rows=max_rows)
+    columns = list(table.columns)
+    lacking = [c for c in REQUIRED if c not in columns]
     if lacking:
         raise ValidationError(
             f"{file} lacks the required column(s) {', '.join(lacking)} "
-            f"(columns: {', '.join(frame.columns)})"
+            f"(columns: {', '.join(columns)})"
         )
-    unknown = [c for c in frame.columns if c not in COLUMNS]
+    unknown = [c for c in columns if c not in COLUMNS]
     if unknown:
         raise ValidationError(
             f"{file} has unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}"
         )
-    if frame.columns.duplicated().any():
+    if len(set(columns)) != len(columns):
         raise ValidationError(f"{file} repeats a column name")
-    if frame.empty:
+    if not table.n_rows:
         raise ValidationError(f"{file} has no rows")
-    return frame
+    return table
 
 
-def _parse(path: Path, impurity_threshold: float) -> tuple[BatchParse, list[tuple[int, str]]]:
-    frame = read_batch(path)
-    problems: list[tuple[int, str]] = []
+def batch_format(path: str | Path) -> str:
+    """How a batch file is read, e.g. 'semicolon-separated, decimal comma'."""
+    return read_table(Path(path), REQUIRED).format
+
+
+def _parse(
+    path: Path, impurity_threshold: float, limits: BatchLimits | None = None
+) -> tuple[BatchParse, list[tuple[int, str]]]:
+    limits = limits or BatchLimits()
+    table = read_batch(path, max_bytes=limits.max_bytes, max_rows=limits.max_rows)
+    problems: list[tuple[int, str]] = list(table.problems)
     records: list[tuple[int, OutcomeRecord]] = []
     synth_lines: dict[tuple[str | None, str], list[int]] = {}
-    for i, rec in enumerate(frame.to_dict("records")):
-        line = i + 2
+    for line, rec in table.rows:
         try:
             row = row_records(rec, impurity_threshold)
         except NasiconError as exc:
@@ -294,18 +306,20 @@ def _parse(path: Path, impurity_threshold: float) -> tuple[BatchParse, list[tupl
     for (_, sample), lines in synth_lines.items():
         for line in lines[1:]:
             problems.append((line, f"duplicate sample id {sample!r} (also on line {lines[0]})"))
-    return BatchParse(path, tuple(records), len(frame)), problems
+    return BatchParse(path, tuple(records), table.n_rows, table.format), problems
 
 
 def parse_batch(
-    path: str | Path, impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD
+    path: str | Path,
+    impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD,
+    limits: BatchLimits | None = None,
 ) -> BatchParse:
     """Validate every row of a batch file (without the database).
 
     Raises:
         BatchError: any invalid row (all of them are listed).
     """
-    parsed, problems = _parse(Path(path), impurity_threshold)
+    parsed, problems = _parse(Path(path), impurity_threshold, limits)
     if problems:
         raise BatchError(parsed.path, problems, parsed.n_rows)
     return parsed
@@ -337,6 +351,7 @@ def record_batch(
     recorded_by: str | None = None,
     impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD,
     on_written: OnWritten | None = None,
+    limits: BatchLimits | None = None,
 ) -> WriteReport:
     """Validate and store a batch file in one transaction: every row or none.
 
@@ -346,7 +361,7 @@ def record_batch(
         BatchError: invalid rows, or rows the registry refused (duplicate or unknown
             sample ids, ...), each with its line; nothing is stored.
     """
-    parsed, problems = _parse(Path(path), impurity_threshold)
+    parsed, problems = _parse(Path(path), impurity_threshold, limits)
     who = recorded_by or getpass.getuser()
     if problems:
         # report what the registry would refuse among the valid rows too, so every bad

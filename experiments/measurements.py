@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from experiments.files import require_regular_file
 from experiments.impedance import (
     Conductivity,
     ImpedanceFit,
@@ -46,7 +47,7 @@ from experiments.records import (
     with_raw_file,
 )
 from experiments.xrd import Criteria, XRDAnalysis, analyze_pattern
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import ValidationError
 from registry import Registry, WriteReport
 from registry.raw_files import sha256_file, stored_path
 
@@ -273,6 +274,7 @@ def conductivity_measurement(
         sigma_total=cond.sigma_total_s_cm,
         sigma_bulk=cond.sigma_bulk_s_cm,
         sigma_gb=sigma_gb,
+        unit="S/cm",
         temperature_k=temperature_k,
         analysis_version=f"{fit.analysis_version}+{cond.analysis_version}",
         notes=_join_notes(notes, what),
@@ -288,8 +290,7 @@ def _estimate(est: Any) -> str:
 
 def _digest(path: Path) -> str:
     """SHA-256 of the file to be analysed."""
-    if not path.is_file():
-        raise DataMissingError(f"raw data file {path} does not exist")
+    require_regular_file(path, "raw data file")
     try:
         return sha256_file(path)
     except OSError as exc:

@@ -28,6 +28,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from experiments import plausibility
+from experiments.identifiers import check_sample_id, normalise_formula
 from experiments.phases import (
     Phase,
     check_phases,
@@ -49,7 +51,6 @@ from experiments.units import hours as _hours
 from experiments.units import in_range as _in_range
 from experiments.units import optional_float as _optional
 from experiments.units import text as _text
-from loop.chemistry import parse_nasicon
 from loop.errors import ValidationError
 from registry import OutcomeWrite, Registry, UnitOfWork, WriteReport, store_raw_file
 from registry.snapshots import OutcomeKind
@@ -127,11 +128,9 @@ class _Record:
 
     def _check_sample(self) -> None:
         """The sample id and, when given, the formula (stored canonical) and campaign."""
-        self._set("sample_id", _text(self.sample_id))
-        if not self.sample_id:
-            raise ValidationError("a sample id is required (e.g. --sample S-042)")
+        self._set("sample_id", check_sample_id(str(self.sample_id or "")))
         if self.formula is not None:
-            self._set("formula", parse_nasicon(str(self.formula)).formula)
+            self._set("formula", normalise_formula(str(self.formula)))
         self._set("campaign", _text(self.campaign))
 
     def _check_columns(self) -> None:
@@ -191,6 +190,7 @@ class SynthesisRecord(_Record):
         for name in ("calcination_hours", "sintering_hours"):
             self._set(name, _hours(getattr(self, name), name.replace("_", " ")))
         self._check_columns()
+        plausibility.check_not_future(self.synthesized_on, "synthesis date")
 
     @classmethod
     def create(cls, sample_id: str, formula: str, succeeded: bool, **typed: Any) -> SynthesisRecord:
@@ -226,6 +226,7 @@ class XRDRecord(_Record):
         rwp = _optional(self.rwp, "R_wp")
         if rwp is not None and rwp < 0:
             raise ValidationError(f"R_wp {rwp:g} is negative")
+        plausibility.check_rwp(rwp)
         self._check_columns()
 
     @classmethod
@@ -314,11 +315,14 @@ class ConductivityRecord(_Record):
         self._check_sample()
         for name, what in SIGMA_NAMES.items():
             value = _optional(getattr(self, name), what)
-            if value is not None and not 0 < value <= SIGMA_MAX_S_CM:
+            if value is not None and not 0 < value:
                 raise ValidationError(
-                    f"{what} {value:g} S/cm is outside (0, {SIGMA_MAX_S_CM:g}] S/cm"
+                    f"{what} {value:g} S/cm is outside (0, {SIGMA_MAX_S_CM:g}) S/cm"
                 )
+            if value is not None:
+                plausibility.check_sigma(value, what)
             self._set(name, value)
+        plausibility.check_series(self.sigma_total_s_cm, self.sigma_bulk_s_cm, self.sigma_gb_s_cm)
         if all(getattr(self, name) is None for name in SIGMA_NAMES):
             raise ValidationError("give at least one conductivity (total, bulk or grain boundary)")
         if self.temperature_k is None:
@@ -337,7 +341,9 @@ class ConductivityRecord(_Record):
         self._check_columns()
 
     @classmethod
-    def create(cls, sample_id: str, *, unit: str = "S/cm", **typed: Any) -> ConductivityRecord:
+    def create(
+        cls, sample_id: str, *, unit: str | None = None, **typed: Any
+    ) -> ConductivityRecord:
         """Build from bench units: conductivities ``sigma_total`` / ``sigma_bulk`` /
         ``sigma_gb`` in ``unit`` (S/cm or mS/cm), temperature ``temperature_c`` or
         ``temperature_k`` (25 C when neither is given), density ``relative_density_pct`` or
@@ -346,6 +352,7 @@ class ConductivityRecord(_Record):
         Raises:
             ValidationError: an unknown unit, a value given twice, or a value out of range.
         """
+        unit = plausibility.sigma_unit(typed, unit)
         if unit.strip() not in SIGMA_UNITS:
             raise ValidationError(f"conductivity unit {unit!r} is not S/cm or mS/cm")
         columns = from_bench(typed, sigma_unit=unit)

@@ -18,7 +18,7 @@ from loop.errors import ValidationError
 ZERO_CELSIUS_K = 273.15
 ROOM_TEMPERATURE_K = 298.15
 MAX_TEMPERATURE_K = 3000.0
-SIGMA_MAX_S_CM = 10.0
+SIGMA_MAX_S_CM = 1.0  # refused at or above (see experiments.plausibility)
 #: Accepted conductivity units and the divisor that turns them into S/cm (mS, not MS).
 SIGMA_UNITS: dict[str, float] = {"S/cm": 1.0, "mS/cm": 1000.0}
 CELSIUS, PERCENT, SIGMA = "C", "%", "S/cm or mS/cm"
@@ -135,7 +135,7 @@ def stored_value(name: str, value: Any, sigma_unit: str = "S/cm") -> tuple[str, 
 
     Raises:
         ValidationError: not a number, an unknown conductivity unit, or a conductivity
-            outside (0, 10] S/cm (the message shows the typed value and unit).
+            outside (0, 1) S/cm (the message shows the typed value and unit).
     """
     column, unit = BENCH_INPUTS.get(name, (name, ""))
     if unit == CELSIUS:
@@ -144,10 +144,10 @@ def stored_value(name: str, value: Any, sigma_unit: str = "S/cm") -> tuple[str, 
         return column, finite(value, name.replace("_", " ")) / 100
     if unit == SIGMA:
         s_cm = to_s_per_cm(value, sigma_unit)
-        if not 0 < s_cm <= SIGMA_MAX_S_CM:
+        if not 0 < s_cm < SIGMA_MAX_S_CM:
             raise ValidationError(
                 f"{SIGMA_NAMES[column]} {float(value):g} {sigma_unit.strip()} = {s_cm:g} S/cm "
-                f"is outside (0, {SIGMA_MAX_S_CM:g}] S/cm"
+                f"is outside (0, {SIGMA_MAX_S_CM:g}) S/cm"
             )
         return column, s_cm
     return column, value

@@ -9,6 +9,7 @@ from typing import Any
 
 from prefect import flow, task
 
+from experiments.batch import BatchLimits
 from flows.retries import REGISTRY_RETRIES
 from flows.round import closed_loop_round
 from flows.runners import RunnerChoice
@@ -30,6 +31,7 @@ def record_outcomes(config: NasiconConfig, path: Path, recorded_by: str | None) 
             path,
             recorded_by=recorded_by,
             impurity_threshold=config.labels.impurity_threshold,
+            limits=BatchLimits(config.limits.max_batch_bytes, config.limits.max_batch_rows),
         ).to_dict()
 
 

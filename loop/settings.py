@@ -130,6 +130,21 @@ class WebConfig(_Section):
     max_upload_mb: float = Field(50.0, gt=0, description="largest raw file accepted, MB")
 
 
+# -- issue 17 (reliability-fixes): input limits ------------------------------------------
+class LimitsConfig(_Section):
+    """Largest inputs accepted (README "Limits and validation"); bigger ones are refused
+    with one line. The raw-file readers have fixed limits of their own: impedance 32 MiB
+    and 100,000 points, XRD 128 MiB and 3,000,000 points."""
+
+    max_batch_bytes: int = Field(
+        64 * 1024 * 1024, gt=0, description="largest batch CSV accepted, bytes"
+    )
+    max_batch_rows: int = Field(100_000, gt=0, description="most data rows in one batch CSV")
+
+
+# -- end issue 17 -------------------------------------------------------------------------
+
+
 class NasiconConfig(_Section):
     """All settings of one installation."""
 
@@ -142,3 +157,4 @@ class NasiconConfig(_Section):
     schedule: ScheduleConfig = ScheduleConfig()
     proposals: ProposalConfig = ProposalConfig()
     web: WebConfig = WebConfig()
+    limits: LimitsConfig = LimitsConfig()

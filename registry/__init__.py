@@ -16,7 +16,7 @@ from registry.errors import (
     SchemaVersionError,
 )
 from registry.queue import ProposalStatus
-from registry.raw_files import StoredFile, store_raw_file
+from registry.raw_files import RawStoreError, StoredFile, require_regular_file, store_raw_file
 from registry.repositories import AddedProposals
 from registry.snapshots import (
     CampaignRecord,
@@ -49,6 +49,7 @@ __all__ = [
     "ProposalStatus",
     "QueueSnapshot",
     "QueueTransitionError",
+    "RawStoreError",
     "RecordErrors",
     "Registry",
     "RegistryBusyError",
@@ -61,5 +62,6 @@ __all__ = [
     "StoredFile",
     "UnitOfWork",
     "WriteReport",
+    "require_regular_file",
     "store_raw_file",
 ]

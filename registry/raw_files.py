@@ -9,6 +9,7 @@ refers to it: if that transaction fails, an unreferenced file remains, which is 
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -16,9 +17,28 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import DataMissingError, NasiconError, ValidationError
 
 _BLOCK = 1 << 20
+
+
+class RawStoreError(NasiconError, OSError):
+    """The raw-file store cannot take a file (not a folder, read-only, full); one line."""
+
+
+def _store_error(exc: OSError, store_dir: Path) -> RawStoreError:
+    """One sentence for an operating-system error while writing into the store."""
+    where = f"the raw-file store {store_dir} (setting data.raw_store, env NASICON_RAW_STORE)"
+    blocker = next((p for p in (store_dir, *store_dir.parents) if p.is_file()), None)
+    if blocker is not None:
+        why = f"{where} is not a folder: {blocker} is a file"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = f"cannot write to {where}: permission denied or read-only"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why = f"{where} is full (no space left on the device)"
+    else:
+        why = f"cannot write to {where}: {exc.strerror or exc}"
+    return RawStoreError(f"{why}; nothing was recorded")
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,23 @@ class StoredFile:
     sha256: str  # hex digest of the content
     size: int  # bytes
     original_name: str
+
+
+def require_regular_file(path: str | Path, what: str = "raw data file") -> Path:
+    """``path`` as a :class:`Path` if it is a regular file, else one specific sentence.
+
+    Raises:
+        DataMissingError: nothing is there.
+        ValidationError: a directory, or not a regular file (FIFO, device, socket).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DataMissingError(f"{what} {p} does not exist")
+    if p.is_dir():
+        raise ValidationError(f"{what} {p} is a directory, not a file")
+    if not p.is_file():
+        raise ValidationError(f"{what} {p} is not a regular file (a pipe, device or socket)")
+    return p
 
 
 def sha256_file(path: str | Path) -> str:
@@ -49,12 +86,11 @@ def store_raw_file(path: str | Path, store_dir: str | Path) -> StoredFile:
     """Copy ``path`` into the content-addressed store (once) and return where and its hash.
 
     Raises:
-        DataMissingError: ``path`` is not a file.
-        ValidationError: the file is empty.
+        DataMissingError: ``path`` does not exist.
+        ValidationError: ``path`` is a directory or not a regular file, or empty.
+        RawStoreError: the store is not a folder, read-only or full.
     """
-    src = Path(path)
-    if not src.is_file():
-        raise DataMissingError(f"raw data file {src} does not exist")
+    src = require_regular_file(path)
     size = src.stat().st_size
     if size == 0:
         raise ValidationError(f"raw data file {src} is empty")
@@ -62,8 +98,11 @@ def store_raw_file(path: str | Path, store_dir: str | Path) -> StoredFile:
     dest = stored_path(store_dir, digest, src.suffix)
     if dest.is_file() and sha256_file(dest) == digest:
         return StoredFile(dest, digest, size, src.name)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{digest[:12]}.", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{digest[:12]}.", dir=dest.parent)
+    except OSError as exc:
+        raise _store_error(exc, Path(store_dir)) from exc
     try:
         with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
             shutil.copyfileobj(inp, out, _BLOCK)
@@ -72,8 +111,10 @@ def store_raw_file(path: str | Path, store_dir: str | Path) -> StoredFile:
         if sha256_file(tmp) != digest:
             raise ValidationError(f"raw data file {src} changed while it was being stored")
         os.replace(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, NasiconError):
+            raise _store_error(exc, Path(store_dir)) from exc
         raise
     return StoredFile(dest, digest, size, src.name)
 

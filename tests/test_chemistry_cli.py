@@ -84,8 +84,9 @@ def test_featurize_invalid_rows_fail_without_writing(tmp_path: Path) -> None:
     result = run("featurize", str(src), "-o", str(out))
     assert result.code == 2
     lines = result.stderr.strip().splitlines()
-    assert lines[0].startswith("row 2: 'Na4Zr2Si2PO12': ") and "not charge balanced" in lines[0]
-    assert lines[1].startswith("row 3: 'Na3Xy2Si2PO12': unknown element 'Xy'")
+    # lines of the file, the header being line 1, as record batch names them (issue 17)
+    assert lines[0].startswith("line 3: 'Na4Zr2Si2PO12': ") and "not charge balanced" in lines[0]
+    assert lines[1].startswith("line 4: 'Na3Xy2Si2PO12': unknown element 'Xy'")
     assert (
         lines[-1]
         == "error: 2 of 3 rows are invalid; nothing written (fix them or pass --skip-invalid)"
@@ -100,7 +101,7 @@ def test_featurize_skip_invalid(tmp_path: Path) -> None:
     out = tmp_path / "out.csv"
     result = run("featurize", str(src), "-o", str(out), "--skip-invalid")
     assert result.code == 0, result.stderr
-    assert "row 2" in result.stderr
+    assert "line 3: 'Na4Zr2Si2PO12'" in result.stderr
     assert list(pd.read_csv(out).formula) == ["Na3Zr2Si2PO12"]
 
 
@@ -123,3 +124,13 @@ def test_featurize_missing_input(tmp_path: Path) -> None:
     result = run("featurize", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "out.csv"))
     assert result.code == 2
     assert result.stderr.strip() == f"error: input file {tmp_path / 'nope.csv'} does not exist"
+
+
+def test_featurize_names_file_lines_counting_blank_ones(tmp_path: Path) -> None:
+    """Lines as in the file (header = line 1, blank lines counted), like record batch."""
+    src = tmp_path / "in.csv"
+    src.write_text("formula\nNa3Zr2Si2PO12\n\nNa4Zr2Si2PO12\n")
+    result = run("featurize", str(src), "-o", str(tmp_path / "out.csv"))
+    assert result.code == 2
+    assert "line 4: 'Na4Zr2Si2PO12'" in result.stderr
+    assert "row " not in result.stderr

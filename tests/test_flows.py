@@ -125,7 +125,7 @@ def test_round_records_champion_proposals_and_flow_run(lab) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     out = json.loads(result.stdout)
     assert out["round"] == 1
-    assert out["n_new_labels"] == 6  # the six literature XRD outcomes
+    assert out["n_new_labels"] == 0  # literature imports are not new lab labels (issue 17)
     assert len(out["propose"]["proposals"]) == 4
     with registry_of(lab) as uow:
         (rnd,) = uow.rounds.all()
@@ -260,17 +260,17 @@ def test_ingest_starts_a_round_only_past_the_threshold(lab) -> None:
     below = nasicon(lab, "ingest", str(batch), "--min-new-labels", "50", "--json")
     assert below.returncode == 0, below.stderr[-2000:]
     out = json.loads(below.stdout)
-    assert out["round"] is None and out["new_labels"] == 7  # six literature XRD + this one
+    assert out["round"] is None and out["new_labels"] == 1  # this one, not the literature
     with registry_of(lab) as uow:
         assert uow.rounds.all() == []
     batch.write_text("sample_id,formula,succeeded,phase_pure\nS-2,Na3Zr2Si2PO12,1,0\n")
-    above = nasicon(lab, "ingest", str(batch), "--min-new-labels", "8", "--json")
+    above = nasicon(lab, "ingest", str(batch), "--min-new-labels", "2", "--json")
     assert above.returncode == 0, above.stderr[-3000:]
     out = json.loads(above.stdout)
-    assert out["new_labels"] == 8 and out["round"]["round"] == 1
+    assert out["new_labels"] == 2 and out["round"]["round"] == 1
     with registry_of(lab) as uow:
         (rnd,) = uow.rounds.all()
-        assert rnd.status == "finished" and rnd.n_new_labels == 8
+        assert rnd.status == "finished" and rnd.n_new_labels == 2
 
 
 @pytest.mark.parametrize(

@@ -49,25 +49,27 @@ def test_a_conductivity_unit_other_than_s_or_ms_per_cm_is_refused(unit: str) -> 
 
 
 @pytest.mark.parametrize(
-    ("value", "unit"), [(0.0, "S/cm"), (-1e-3, "S/cm"), (10.5, "S/cm"), (10_001, "mS/cm")]
+    ("value", "unit"), [(0.0, "S/cm"), (-1e-3, "S/cm"), (1.0, "S/cm"), (1_001, "mS/cm")]
 )
-def test_conductivity_outside_0_to_10_s_per_cm_is_refused(value: float, unit: str) -> None:
-    with pytest.raises(ValidationError, match=r"outside \(0, 10\] S/cm"):
+def test_conductivity_outside_0_to_1_s_per_cm_is_refused(value: float, unit: str) -> None:
+    with pytest.raises(ValidationError, match=r"outside \(0, 1\) S/cm"):
         ConductivityRecord.create("S1", sigma_total=value, unit=unit)
 
 
-def test_conductivity_of_exactly_10_s_per_cm_is_accepted() -> None:
-    assert ConductivityRecord.create("S1", sigma_bulk=10.0).sigma_bulk_s_cm == 10.0
+def test_conductivity_just_below_1_s_per_cm_is_accepted() -> None:
+    record = ConductivityRecord.create("S1", sigma_bulk=0.99, unit="S/cm")
+    assert record.sigma_bulk_s_cm == 0.99
 
 
 def test_temperature_below_0_k_is_refused() -> None:
     with pytest.raises(ValidationError, match="below absolute zero"):
-        ConductivityRecord.create("S1", sigma_total=1e-3, temperature_k=-0.1)
+        ConductivityRecord.create("S1", sigma_total=1e-3, unit="S/cm", temperature_k=-0.1)
     with pytest.raises(ValidationError, match="below absolute zero"):
-        ConductivityRecord.create("S1", sigma_total=1e-3, temperature_c=-273.2)
+        ConductivityRecord.create("S1", sigma_total=1e-3, unit="S/cm", temperature_c=-273.2)
     with pytest.raises(ValidationError, match="below absolute zero"):
         SynthesisRecord.create("S1", NZSP, True, sintering_c=-300)
-    assert ConductivityRecord.create("S1", sigma_total=1e-3, temperature_k=0.0).temperature_k == 0.0
+    zero = ConductivityRecord.create("S1", sigma_total=1e-3, unit="S/cm", temperature_k=0.0)
+    assert zero.temperature_k == 0.0
 
 
 def test_synthesis_temperatures_are_stored_in_kelvin() -> None:

@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from experiments.plausibility import check_pellet
 from loop.errors import ValidationError
 
 _NUM = r"[+-]?(?:\d+[.,]?\d*|[.,]\d+)(?:[eE][+-]?\d+)?"
@@ -120,4 +121,5 @@ def resolve_pellet(
     for name, value, unit in (("thickness", thickness_mm, "mm"), ("area", area_cm2, "cm2")):
         if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
             raise ValidationError(f"pellet {name} must be a positive number of {unit}, got {value}")
+    check_pellet(float(thickness_mm), float(area_cm2))
     return Pellet(float(thickness_mm), float(area_cm2), t_from, a_from)

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.files import require_regular_file
 from experiments.impedance.columns import Column, find_columns, names_frequency, split_header
 from experiments.impedance.geometry import PelletGeometry, find_geometry
 from experiments.impedance.textio import Table, decode, read_table
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +126,7 @@ def read_spectrum(path: str | Path) -> Spectrum:
             a bad or truncated line (named file:line), a non-finite value, a repeated
             frequency, or fewer than 10 points.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataMissingError(f"impedance file {p} does not exist")
+    p = require_regular_file(path, "impedance file")
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:

@@ -18,6 +18,12 @@ import numpy as np
 
 from loop.errors import ValidationError
 
+#: The exports the impedance reader understands (named in its refusals).
+FORMATS = (
+    "Novocontrol/WinDETA, BioLogic EC-Lab .mpt, Gamry .DTA, Scribner ZView/ZPlot .z, "
+    "Metrohm Autolab, CH Instruments, Solartron, Zahner, plain CSV/TXT (f, Z', Z'')"
+)
+
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _NONFINITE = re.compile(r"^[+-]?(nan|inf|infinity|1\.#inf|1\.#ind|-?1\.#qnan)$", re.IGNORECASE)
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d*([eE][+-]?\d+)?$")
@@ -152,7 +158,10 @@ def read_table(
     ]
     runs = _runs(rows)
     if not runs:
-        raise ValidationError(f"{path} has no table of numbers (at least two numeric columns)")
+        raise ValidationError(
+            f"{path} is not a recognised impedance export: it has no table of numbers (at "
+            f"least two numeric columns); formats read: {FORMATS}"
+        )
     a, b = max(runs, key=lambda r: (r[1] - r[0], -r[0]))
     width = rows[a].width()
     _check_after(rows, b, width, path)

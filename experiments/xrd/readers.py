@@ -13,7 +13,8 @@ from pathlib import Path
 import geddes
 import numpy as np
 
-from loop.errors import DataMissingError, ValidationError
+from experiments.files import require_regular_file
+from loop.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,7 @@ def read_pattern(path: str | Path) -> Pattern:
         ValidationError: unreadable, empty, unsupported, or not a valid pattern (for
             example 2theta not strictly increasing).
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataMissingError(f"XRD pattern file {p} does not exist")
+    p = require_regular_file(path, "XRD pattern file")
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise ValidationError(

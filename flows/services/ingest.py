@@ -20,12 +20,23 @@ class IngestResult:
     new_labels: int
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"report": text, "new_labels": n}``."""
-        return {"report": str(self.report), "new_labels": self.new_labels}
+        """``{"report": text, "summary": sentence, "new_labels": n}``."""
+        from flows.services.record import batch_summary
+
+        return {
+            "report": str(self.report),
+            "summary": batch_summary(self.report),
+            "new_labels": self.new_labels,
+        }
 
 
 def ingest_batch(
-    registry: Registry, path: str | Path, *, recorded_by: str | None, impurity_threshold: float
+    registry: Registry,
+    path: str | Path,
+    *,
+    recorded_by: str | None,
+    impurity_threshold: float,
+    limits: Any = None,
 ) -> IngestResult:
     """Validate and store every row of ``path`` (all or none) and count the new labels.
 
@@ -43,5 +54,6 @@ def ingest_batch(
         recorded_by=recorded_by,
         impurity_threshold=impurity_threshold,
         on_written=count,
+        limits=limits,
     )
     return IngestResult(report, counted["n"])

@@ -46,9 +46,11 @@ def claim(
     return registry.run(lambda uow: uow.proposals.claim(proposal_id, who, hours))
 
 
-def release(registry: Registry, proposal_id: int, who: str) -> ProposalRecord:
-    """Put a claimed proposal back in the queue."""
-    return registry.run(lambda uow: uow.proposals.release(proposal_id, who))
+def release(
+    registry: Registry, proposal_id: int, who: str, *, force: bool = False
+) -> ProposalRecord:
+    """Put a claimed proposal back in the queue (someone else's claim only with ``force``)."""
+    return registry.run(lambda uow: uow.proposals.release(proposal_id, who, force=force))
 
 
 def abandon(registry: Registry, proposal_id: int, reason: str, who: str) -> ProposalRecord:

@@ -150,8 +150,26 @@ def record_measurement(
     )
 
 
+def batch_summary(report: WriteReport) -> str:
+    """What a batch stored, as ``nasicon record batch`` and ``nasicon ingest`` print it."""
+    from collections import Counter
+
+    kinds = Counter(kind for _, kind, _ in report.added)
+    stored = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing new"
+    return (
+        f"stored {stored}; {len(report.samples_created)} new samples, "
+        f"{len(report.unchanged)} records already stored, "
+        f"{len(report.proposals_updated)} proposals moved on"
+    )
+
+
 def record_batch_file(
-    registry: Registry, path: str | Path, *, recorded_by: str, impurity_threshold: float
+    registry: Registry,
+    path: str | Path,
+    *,
+    recorded_by: str,
+    impurity_threshold: float,
+    limits: Any = None,
 ) -> WriteReport:
     """Validate and store every row of a batch CSV in ONE transaction (all or none).
 
@@ -159,8 +177,9 @@ def record_batch_file(
         experiments.batch.BatchError: invalid or refused rows, each with its line.
     """
     return record_batch(
-        registry, path, recorded_by=recorded_by, impurity_threshold=impurity_threshold
-    )
+        registry, path, recorded_by=recorded_by, impurity_threshold=impurity_threshold,
+        limits=limits,
+    )  # fmt: skip
 
 
 def retract(
@@ -178,3 +197,20 @@ def retract(
     return registry.run(
         lambda uow: uow.outcomes.retract(kind, record_id, reason=reason, recorded_by=recorded_by)
     )
+
+
+def record_sample(registry: Registry, kind: OutcomeKind, record_id: int) -> str | None:
+    """The sample id (``campaign/sample`` outside the default campaign) an outcome record
+    belongs to; None when there is no such record."""
+    from registry.tables import OUTCOME_TABLES, CampaignRow, SampleRow
+
+    def read(uow: UnitOfWork) -> str | None:
+        target = uow.session.get(OUTCOME_TABLES[kind], record_id)
+        if target is None:
+            return None
+        sample = uow.session.get(SampleRow, target.sample_pk)
+        campaign = uow.session.get(CampaignRow, sample.campaign_id)
+        name = campaign.name if campaign is not None else "default"
+        return sample.sample_id if name == "default" else f"{name}/{sample.sample_id}"
+
+    return registry.run(read, write=False)

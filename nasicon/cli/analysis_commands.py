@@ -12,12 +12,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import ValidationError
 from nasicon.cli.context import config
 from nasicon.cli.options import AsJson
-from nasicon.cli.output import fit_parameter_table
+from nasicon.cli.output import Table, fit_parameter_table
 from nasicon.cli.output import progress_line as _progress
 
 xrd_app = typer.Typer(help="Powder XRD: phase analysis of NASICON patterns.", no_args_is_help=True)

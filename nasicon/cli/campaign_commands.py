@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import ValidationError
 from nasicon.cli.context import open_registry as _registry
+from nasicon.cli.output import Table
 
 console = Console(soft_wrap=True)
 

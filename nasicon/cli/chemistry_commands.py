@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import CompositionError, DataMissingError, ValidationError
 from nasicon.cli.options import AsJson
-from nasicon.cli.output import write_csv_atomically
+from nasicon.cli.output import Table, write_csv_atomically
 
 console = Console()
 
@@ -131,7 +130,10 @@ def featurize(
     if not input_csv.is_file():
         raise DataMissingError(f"input file {input_csv} does not exist")
     try:
-        frame = pd.read_csv(input_csv, dtype={column: str}, keep_default_na=False)
+        # blank lines kept as rows, so a row's line in the file is its index + 2 (header: 1)
+        frame = pd.read_csv(
+            input_csv, dtype={column: str}, keep_default_na=False, skip_blank_lines=False
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ValidationError(f"{input_csv} is not a readable CSV file: {exc}") from exc
     if column not in frame.columns:
@@ -141,7 +143,7 @@ def featurize(
     overrides = parse_oxidation_overrides(ox)
     table, parsed = describe_formulas(frame[column].tolist(), overrides)
     for row, formula, reason in parsed.errors:
-        typer.echo(f"row {row + 1}: {formula!r}: {reason}", err=True)
+        typer.echo(f"line {row + 2}: {formula!r}: {reason}", err=True)  # as batch files
     if parsed.errors and not skip_invalid:
         raise CompositionError(
             f"{len(parsed.errors)} of {len(frame)} rows are invalid; nothing written "

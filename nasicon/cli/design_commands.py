@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import DataMissingError, ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import STRATEGY_NAMES, AsJson, DftData
+from nasicon.cli.output import Table
 from nasicon.cli.progress import rich_progress
 
 if TYPE_CHECKING:

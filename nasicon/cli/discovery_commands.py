@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import AsJson, DftData
+from nasicon.cli.output import Table
 
 if TYPE_CHECKING:
     import numpy as np

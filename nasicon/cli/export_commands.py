@@ -10,11 +10,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from nasicon.cli.context import config as _config
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.options import AsJson, SampleCampaign
+from nasicon.cli.output import Table
 from nasicon.cli.output import write_csv as _write_csv
 
 console = Console(soft_wrap=True)

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import DataMissingError, ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import AsJson, Folds, Models, Timeout, Trials, Tune
 from nasicon.cli.options import names as _names
+from nasicon.cli.output import Table
 
 if TYPE_CHECKING:
     from loop.settings import NasiconConfig
@@ -178,7 +178,10 @@ def run_round(
     """Preflight checks, then the ``closed_loop_round`` flow."""
     space = space or cfg.proposals.space
     preflight(cfg, space=space)
+    from flows.ephemeral import children_die_with_parent
     from flows.round import closed_loop_round
+
+    children_die_with_parent()  # Prefect's temporary server stops even on SIGKILL
 
     return closed_loop_round(
         cfg,
@@ -197,6 +200,9 @@ def serve_command(ctx: typer.Context) -> None:
     cfg = state(ctx).config()
     preflight(cfg, space=cfg.proposals.space)
     from flows.deployments import serve
+    from flows.ephemeral import children_die_with_parent
+
+    children_die_with_parent()  # Prefect's temporary server stops even on SIGKILL
 
     serve(cfg)
 
@@ -215,7 +221,10 @@ def ingest_command(
     if not path.is_file():
         raise DataMissingError(f"batch file {path} does not exist")
     preflight(cfg, space=cfg.proposals.space)
+    from flows.ephemeral import children_die_with_parent
     from flows.ingest import ingest_flow
+
+    children_die_with_parent()  # Prefect's temporary server stops even on SIGKILL
 
     out = ingest_flow(
         cfg,
@@ -227,7 +236,9 @@ def ingest_command(
     if as_json:
         typer.echo(json.dumps(out, indent=2, default=str))
         return
-    console.print(out["report"], highlight=False)
+    from experiments.batch import batch_format
+
+    console.print(f"{path}: {out['summary']} (read as {batch_format(path)})", highlight=False)
     console.print(
         f"{out['new_labels']} new labels since the last round (threshold {out['threshold']})",
         highlight=False,

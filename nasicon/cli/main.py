@@ -14,6 +14,7 @@ one) is printed as a single ``error: ...`` line on stderr with exit code 2.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -72,6 +73,8 @@ def _main(
     --config, --db and -v may also come after the subcommand.
     """
     ctx.obj = CLIState(config_path=config, db_url=db)
+    if not verbose:  # Prefect's own INFO lines (temporary server, flow runs) only with -v
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

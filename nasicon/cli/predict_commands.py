@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import CompositionError, ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import AsJson, OnlyRound
+from nasicon.cli.output import Table
 
 if TYPE_CHECKING:
     import numpy as np

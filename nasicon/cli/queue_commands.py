@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.context import who as _who
 from nasicon.cli.options import AsJson, By, OnlyRound
+from nasicon.cli.output import Table
 
 if TYPE_CHECKING:
     from registry import ProposalRecord
@@ -95,12 +95,15 @@ def queue_release(
     ctx: typer.Context,
     proposal_id: ProposalId,
     by: By = None,
+    force: bool = typer.Option(
+        False, "--force", help="Release someone else's claim (recorded in the history)."
+    ),
 ) -> None:
-    """Put a claimed proposal back in the queue."""
+    """Put your claimed proposal back in the queue (another's only with --force)."""
     from flows.services import queue
 
     with _registry(ctx) as registry:
-        p = queue.release(registry, proposal_id, _who(by))
+        p = queue.release(registry, proposal_id, _who(by), force=force)
     console.print(f"proposal {p.id} ({p.formula}) is queued again", highlight=False)
 
 

@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from nasicon.cli.context import config as _config
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.context import who as _who
-from nasicon.cli.output import err_console, fit_parameter_table
+from nasicon.cli.output import Table, err_console, fit_parameter_table
 
 if TYPE_CHECKING:  # the analyses (pymatgen, scipy) are imported when a raw file is given
     from experiments.measurements import ConductivityMeasurement, Measurement, XRDMeasurement

@@ -7,7 +7,6 @@ is in :mod:`nasicon.cli.recording`.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -226,9 +225,11 @@ def _store_typed(
     ctx: typer.Context, record: Any, raw: Path | None, by: str | None, as_json: bool
 ) -> None:
     """Store typed numbers (with the raw file kept by SHA-256 when given) and report them."""
+    from experiments.plausibility import check_raw_kind
     from experiments.records import with_raw_file
 
     if raw is not None:
+        check_raw_kind(record.KIND, raw)  # /etc/passwd is not an impedance export
         record = with_raw_file(record, raw, _config(ctx).data.raw_store)
     result = _store(ctx, record, by)
     if as_json:
@@ -314,7 +315,7 @@ def record_conductivity(
         {"--thickness-mm": thickness_mm is not None, "--area-cm2": area_cm2 is not None},
     )
     record: Any = ConductivityRecord.create(
-        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit or "S/cm",
+        sample, sigma_total=total, sigma_bulk=bulk, sigma_gb=gb, unit=unit,
         temperature_c=temperature_c, temperature_k=temperature_k, ea_ev=ea,
         relative_density_pct=density_pct, ccd_ma_cm2=ccd, notes=notes, campaign=campaign,
         formula=formula, supersedes_id=supersedes, reason=reason,
@@ -331,8 +332,8 @@ def record_batch_command(
     by: By = None,
 ) -> None:
     """Record many outcomes from a CSV in one transaction: every row is stored, or none."""
-    from experiments.batch import BatchError
-    from flows.services.record import record_batch_file
+    from experiments.batch import BatchError, BatchLimits, batch_format
+    from flows.services.record import batch_summary, record_batch_file
 
     cfg = _config(ctx)
     with _registry(ctx) as registry:
@@ -340,17 +341,13 @@ def record_batch_command(
             report = record_batch_file(
                 registry, file, recorded_by=_who(by),
                 impurity_threshold=cfg.labels.impurity_threshold,
+                limits=BatchLimits(cfg.limits.max_batch_bytes, cfg.limits.max_batch_rows),
             )  # fmt: skip
         except BatchError as exc:
             _problems(exc.problems, "line")
             raise
-    kinds = Counter(kind for _, kind, _ in report.added)
-    stored = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "nothing new"
     console.print(
-        f"{file}: stored {stored}; {len(report.samples_created)} new samples, "
-        f"{len(report.unchanged)} records already stored, "
-        f"{len(report.proposals_updated)} proposals moved on",
-        highlight=False,
+        f"{file}: {batch_summary(report)} (read as {batch_format(file)})", highlight=False
     )
 
 
@@ -362,13 +359,18 @@ def retract(
     by: By = None,
 ) -> None:
     """Withdraw a result (kept in the history; training data stops using it)."""
+    from flows.services.record import record_sample
     from flows.services.record import retract as retract_record
 
     with _registry(ctx) as registry:
         rid = retract_record(
             registry, kind, record_id, reason=reason, recorded_by=_who(by)  # type: ignore[arg-type]
         )
-    console.print(f"{kind} record {record_id} retracted (retraction record {rid})", highlight=False)
+        sample = record_sample(registry, kind, record_id)  # type: ignore[arg-type]
+    console.print(
+        f"{kind} record {record_id} of sample {sample} retracted (retraction record {rid})",
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

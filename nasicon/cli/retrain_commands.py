@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from loop.errors import ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import AsJson, Folds, Models, Timeout, Trials, Tune
 from nasicon.cli.options import names as _names
+from nasicon.cli.output import Table
 from nasicon.cli.progress import rich_progress
 
 if TYPE_CHECKING:

@@ -113,7 +113,7 @@ def record_conductivity(
 
     record = ConductivityRecord.create(
         body.sample, sigma_total=body.total, sigma_bulk=body.bulk, sigma_gb=body.gb,
-        unit=body.unit or "S/cm", temperature_c=body.temperature_c,
+        unit=body.unit, temperature_c=body.temperature_c,
         temperature_k=body.temperature_k, ea_ev=body.ea, relative_density_pct=body.density_pct,
         ccd_ma_cm2=body.ccd, notes=body.notes, campaign=body.campaign, formula=body.formula,
         supersedes_id=body.supersedes, reason=body.reason,
@@ -175,11 +175,13 @@ def record_batch(
     registry: Registry, config: NasiconConfig, path: Path, user: UserRecord
 ) -> WriteReport:
     """``nasicon record batch``: every row stored, or none (BatchError lists each bad row)."""
+    from experiments.batch import BatchLimits
     from flows.services.record import record_batch_file
 
     return record_batch_file(
         registry, path, recorded_by=user.name,
         impurity_threshold=config.labels.impurity_threshold,
+        limits=BatchLimits(config.limits.max_batch_bytes, config.limits.max_batch_rows),
     )  # fmt: skip
 
 
@@ -207,7 +209,7 @@ def queue_action(
     if action == "claim":
         return queue.claim(registry, proposal_id, user.name, hours)
     if action == "release":
-        return queue.release(registry, proposal_id, user.name)
+        return queue.release(registry, proposal_id, user.name, force=user.may("admin"))
     if action not in ("abandon", "reject"):
         raise ValidationError(f"queue action {action!r} is not one of {', '.join(QUEUE_ACTIONS)}")
     if not reason or not reason.strip():

@@ -172,6 +172,18 @@ class OutcomeWriter:
                 f"(recorded {existing.created_at:%Y-%m-%d} by {existing.created_by}); a repeat "
                 "needs its own sample id, a correction --supersedes"
             )
+        other_case = self.session.execute(
+            sa.select(SampleRow.sample_id).where(
+                SampleRow.campaign_id == cid,
+                sa.func.lower(SampleRow.sample_id) == w.sample_id.lower(),
+            )
+        ).scalar()
+        if other_case is not None:  # S001 and s001 would be two samples of one pellet
+            raise ConflictError(
+                f"sample id {w.sample_id!r} differs only by case from the existing sample "
+                f"{other_case!r} in campaign {w.campaign or DEFAULT_CAMPAIGN!r}; sample ids "
+                "are compared case-insensitively (use the existing id for it, or a new one)"
+            )
         composition_id = self.uow.compositions.ensure_parsed([comp])[comp.formula]
         sample = SampleRow(
             campaign_id=cid,

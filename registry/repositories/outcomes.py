@@ -202,12 +202,19 @@ class OutcomeRepository(Repository):
         return ids
 
     def count_labels(self, since: datetime | None = None) -> int:
-        """Label-bearing rows (XRD results, failed syntheses; not retractions) recorded
-        after ``since`` (all of them when None)."""
+        """New lab labels: current label-bearing rows (XRD results, failed syntheses) of
+        bench samples recorded after ``since`` (all of them when None). Not counted:
+        retractions, rows a later correction superseded, literature imports."""
         total = 0
         for table, extra in ((XRDRow, None), (SynthesisRow, SynthesisRow.succeeded == sa.false())):
-            stmt = sa.select(sa.func.count()).select_from(table)
-            stmt = stmt.where(table.is_retraction == sa.false())
+            later = aliased(table)
+            superseded = sa.exists().where(later.supersedes_id == table.id)
+            stmt = (
+                sa.select(sa.func.count())
+                .select_from(table)
+                .join(SampleRow, table.sample_pk == SampleRow.id)
+                .where(table.is_retraction == sa.false(), ~superseded, SampleRow.source == "bench")
+            )
             if extra is not None:
                 stmt = stmt.where(extra)
             if since is not None:

@@ -12,6 +12,7 @@ queue without writing (lapsed claims are reported, not returned), and
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,9 @@ from registry.tables import ModelRunRow, ProposalEventRow, ProposalRow
 from registry.types import utcnow
 
 log = logging.getLogger(__name__)
+
+#: Longest claim accepted, h (a year): longer ones overflow the date arithmetic.
+MAX_CLAIM_HOURS = 24.0 * 365
 
 
 class AddedProposals(list[int]):
@@ -245,8 +249,11 @@ class ProposalRepository(Repository):
             QueueTransitionError: the proposal is claimed by someone else or not queued.
         """
         hours = self.uow.claim_hours if hours is None else hours
-        if hours <= 0:
-            raise ValidationError(f"a claim must last a positive number of hours, not {hours:g}")
+        if not (math.isfinite(hours) and 0 < hours <= MAX_CLAIM_HOURS):
+            raise ValidationError(
+                f"a claim lasts more than 0 and at most {MAX_CLAIM_HOURS:g} hours (a year), "
+                f"not {hours:g}"
+            )
         now = utcnow()
         self.expire_claims(now)
         row = proposal_row(self.session, proposal_id, lock=True)
@@ -265,17 +272,25 @@ class ProposalRepository(Repository):
         self.session.flush()
         return self._records([row])[0]
 
-    def release(self, proposal_id: int, who: str) -> ProposalRecord:
-        """Put a claimed proposal back in the queue.
+    def release(self, proposal_id: int, who: str, *, force: bool = False) -> ProposalRecord:
+        """Put a claimed proposal back in the queue; only its claimant may, unless ``force``
+        (an admin, or ``--force`` on the command line), which the event records.
 
         Raises:
-            QueueTransitionError: the proposal is not claimed.
+            QueueTransitionError: the proposal is not claimed, or claimed by someone else.
         """
         self.expire_claims()
         row = proposal_row(self.session, proposal_id, lock=True)
         if row.status != ProposalStatus.CLAIMED.value:
             raise QueueTransitionError(f"proposal {proposal_id} is {row.status}, not claimed")
+        if row.claimed_by != who and not force:
+            raise QueueTransitionError(
+                f"proposal {proposal_id} is claimed by {row.claimed_by}, not {who}; only they "
+                "can release it (or force it: nasicon queue release --force)"
+            )
         why = f"released (claimed by {row.claimed_by})"
+        if row.claimed_by != who:
+            why = f"released by {who} over the claim of {row.claimed_by} (forced)"
         move(self.session, row, ProposalStatus.QUEUED, who, why)
         return self._records([row])[0]
 

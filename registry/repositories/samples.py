@@ -28,6 +28,15 @@ def sample_row(session: Session, sample_id: str, campaign: str | None) -> Sample
     rows = session.execute(stmt).all()
     if not rows:
         where = f" in campaign {campaign!r}" if campaign else ""
+        other_case = session.execute(
+            sa.select(SampleRow.sample_id).where(
+                sa.func.lower(SampleRow.sample_id) == sample_id.lower()
+            )
+        ).scalar()
+        if other_case is not None:  # ids are compared case-insensitively (issue 17)
+            raise NotFoundError(
+                f"unknown sample id {sample_id!r}{where}; did you mean {other_case!r}?"
+            )
         raise NotFoundError(
             f"unknown sample id {sample_id!r}{where}; record its synthesis first "
             "(nasicon record synthesis)"
