@@ -138,9 +138,9 @@ def test_an_unknown_table_names_the_columns_it_needs(lab: str, tmp_path: Path) -
 @pytest.mark.parametrize(
     ("option", "needle"),
     [
-        (["--bulk", "-1e-4"], "outside (0, 10] S/cm"),
-        (["--gb", "0"], "outside (0, 10] S/cm"),
-        (["--total", "-2", "--unit", "mS/cm"], "outside (0, 10] S/cm"),
+        (["--bulk", "-1e-4", "--unit", "S/cm"], "outside (0, 1) S/cm"),
+        (["--gb", "0", "--unit", "S/cm"], "outside (0, 1) S/cm"),
+        (["--total", "-2", "--unit", "mS/cm"], "outside (0, 1) S/cm"),
         (["--total", "1e-4", "--unit", "S/m"], "unit 'S/m' is not S/cm or mS/cm"),
     ],
 )
