@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export MPLBACKEND := Agg
 
-.PHONY: demo test venv dev bench lint clean
+.PHONY: demo test test-all venv dev bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/nasicon demo
 
 test: $(VENV)/.dev-installed
+	$(PY) -m pytest -m "not slow"
+
+# every test, the slow reliability suites too (faults at many points, load, upgrades)
+test-all: $(VENV)/.dev-installed
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed
