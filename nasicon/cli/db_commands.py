@@ -53,11 +53,12 @@ def db_current(ctx: typer.Context) -> None:
     with _registry(ctx, check_schema=False) as registry:
         current = registry.schema_revision()
     head = migrations.head_revision()
-    note = (
-        "up to date"
-        if current == head
-        else f"behind; run: {migrations.upgrade_command(_config(ctx).database.url)}"
-    )
+    if current == head:
+        note = "up to date"
+    elif current is not None and not migrations.is_known(current):
+        note = "newer than this code; run: pip install --upgrade nasicon-loop"
+    else:
+        note = f"behind; run: {migrations.upgrade_command(_config(ctx).database.url)}"
     console.print(f"schema revision {current or 'none'} (newest {head}): {note}", highlight=False)
 
 
