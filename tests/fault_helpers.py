@@ -15,6 +15,28 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+SMALL_SPACE = """
+type = "doped-host"
+name = "nzsp-small"
+description = "Zr with one or two dopants, steps of 0.25"
+host = "Zr"
+[dopants]
+reference = "Zr"
+radius_window_pct = 20.0
+valence_min = 2
+valence_max = 6
+extras = []
+[metals]
+min_cations = 1
+max_cations = 3
+amount_denominators = [4]
+[polyanions]
+fixed = { Si = 2.0, P = 1.0 }
+[sodium]
+min = 0.0
+max = 4.0
+step = 0.0
+"""
 RUN = "import sys; from nasicon.cli.main import run; run(sys.argv[1:])"
 
 
@@ -30,13 +52,14 @@ class FaultLab:
         return self.root / "registry.db"
 
     def write_config(self, dft_dir: Path, literature: Path) -> None:
+        (self.root / "small.toml").write_text(SMALL_SPACE)
         (self.root / "nasicon.toml").write_text(
             f'[database]\nurl = "sqlite:///{self.db}"\n'
             f'[data]\ndft_path = "{dft_dir}"\nliterature_path = "{literature}"\n'
             f'reports_dir = "{self.root / "reports"}"\nraw_store = "{self.root / "raw"}"\n'
             '[models]\nfolds = 3\ntrials = 0\ncompare = ["tolerance_factor", "gnb"]\n'
             f'tune = []\nartifacts_dir = "{self.root / "models"}"\n'
-            '[proposals]\nspace = "nzsp-sodium-rich"\nbatch = 4\n'
+            f'[proposals]\nspace = "{self.root / "small.toml"}"\nbatch = 4\n'
             "[schedule]\nmin_new_labels = 100000\n"
         )
 

@@ -113,7 +113,7 @@ def _proposals(lab: FaultLab) -> int:
 
 
 def _kill_propose(lab: FaultLab, points: int) -> None:
-    command = ["propose", "--batch", "4"]
+    command = ["propose", "--batch", "4", "--space", str(lab.root / "small.toml")]
     duration = lab.timed(*command)
     for delay in _delays(points, duration, "propose"):
         before = _proposals(lab)
