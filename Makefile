@@ -42,6 +42,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/screening.py
 	$(PY) benchmarks/backtest.py
 	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/load.py --outcomes 5000 --writers 16   # needs the PostgreSQL server
 	$(PY) benchmarks/main_job.py   # a fresh clone of HEAD: make venv + make demo (minutes)
 
 lint: $(VENV)/.dev-installed
