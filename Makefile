@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 export MPLBACKEND := Agg
 
-.PHONY: demo test venv dev bench lint clean
+.PHONY: demo test test-all venv dev bench lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/nasicon demo
 
 test: $(VENV)/.dev-installed
+	$(PY) -m pytest -m "not slow"
+
+# every test, the slow reliability suites too (faults at many points, load, upgrades)
+test-all: $(VENV)/.dev-installed
 	$(PY) -m pytest
 
 bench: $(VENV)/.dev-installed
@@ -39,6 +43,7 @@ bench: $(VENV)/.dev-installed
 	$(PY) benchmarks/backtest.py
 	$(PY) benchmarks/conductivity.py
 	$(PY) benchmarks/startup.py
+	$(PY) benchmarks/load.py --outcomes 5000 --writers 16   # needs the PostgreSQL server
 	$(PY) benchmarks/main_job.py   # a fresh clone of HEAD: make venv + make demo (minutes)
 
 lint: $(VENV)/.dev-installed

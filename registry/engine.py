@@ -14,6 +14,7 @@ share the database (optuna's RDB storage) keep their own tables untouched.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +32,12 @@ BEGIN_OPTION = "nasicon_sqlite_begin"
 #: Execution option read by the ``begin`` hooks: the transaction may not write.
 READ_ONLY_OPTION = "nasicon_read_only"
 POSTGRES_CONNECT_TIMEOUT_S = 10
+
+
+def application_name() -> str:
+    """``application_name`` of this process's PostgreSQL connections: ``nasicon:<pid>`` (so
+    ``pg_stat_activity`` tells which process holds which connection)."""
+    return f"nasicon:{os.getpid()}"
 
 
 def parse_url(url: str | URL) -> URL:
@@ -135,7 +142,10 @@ def make_engine(url: str | URL, *, busy_timeout_s: float = 30.0, echo: bool = Fa
             parsed,
             echo=echo,
             pool_pre_ping=True,
-            connect_args={"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S},
+            connect_args={
+                "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+                "application_name": application_name(),
+            },
         )
         _install_postgres_hooks(engine)
     log.debug("engine for %s", display_url(parsed))

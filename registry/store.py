@@ -59,6 +59,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _PG_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+#: admin_shutdown (pg_terminate_backend), crash_shutdown, cannot_connect_now, connection_failure
+_PG_DISCONNECT_SQLSTATES = {"57P01", "57P02", "57P03", "08000", "08003", "08006"}
+#: A unit of work whose connection dropped is re-run on a new connection this many times.
+MAX_DISCONNECT_RETRIES = 3
 
 
 def _first_line(exc: BaseException) -> str:
@@ -243,7 +247,12 @@ class Registry:
         if is_sqlite(self.engine):
             low = _first_line(exc).lower()
             return "locked" in low or "busy" in low
-        return getattr(getattr(exc, "orig", None), "sqlstate", None) in _PG_RETRY_SQLSTATES
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        if getattr(exc, "connection_invalidated", False) or sqlstate in _PG_DISCONNECT_SQLSTATES:
+            # the server dropped the connection (restart, pg_terminate_backend, network):
+            # the transaction was rolled back there, so the unit is re-run whole, a few times
+            return attempt <= MAX_DISCONNECT_RETRIES
+        return sqlstate in _PG_RETRY_SQLSTATES
 
     def _backoff(self, attempt: int, exc: SQLAlchemyError) -> None:
         self.retries += 1

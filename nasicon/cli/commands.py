@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "conductivity, Arrhenius."),
     "init": ("db_commands", "Create the registry database (or bring its schema up to date) "
              "and the default campaign."),
-    "db": ("db_commands", "Registry database schema (alembic migrations)."),
+    "db": ("db_commands", "Registry database: schema migrations, backup and restore."),
     "campaign": ("campaign_commands", "Campaigns (groups of samples)."),
     "import": ("import_commands", "Import published data into the registry."),
     "record": ("records_commands", "Record outcomes from the bench."),

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 
-from loop.errors import DataMissingError, ValidationError
+from loop.errors import DataMissingError, NasiconError, ValidationError
 from nasicon.cli.context import state
 from nasicon.cli.options import AsJson, Folds, Models, Timeout, Trials, Tune
 from nasicon.cli.options import names as _names
@@ -49,6 +49,28 @@ def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool
         from experiments.importers.design_spaces import load_space
 
         load_space(space)
+    check_prefect_api()
+
+
+def check_prefect_api(timeout_s: float = 10.0) -> None:
+    """Fail before any work when ``PREFECT_API_URL`` names a Prefect server that does not
+    answer (without it, Prefect starts a temporary server itself)."""
+    from prefect.settings import PREFECT_API_URL
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        return
+    import httpx
+
+    try:
+        httpx.get(url.rstrip("/") + "/health", timeout=timeout_s).raise_for_status()
+    except httpx.HTTPError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise NasiconError(
+            f"cannot reach the Prefect server at {url} (PREFECT_API_URL): {first}; start it "
+            "(prefect server start) or unset PREFECT_API_URL for a temporary one, then run "
+            "the command again (an interrupted round resumes)"
+        ) from None
 
 
 def _settings(

@@ -66,6 +66,21 @@ def upgrade_command(url: str) -> str:
     return f"nasicon --db '{display_url(url)}' db upgrade"
 
 
+def newer_than_code_message(shown_url: str, current: str) -> str:
+    """The one line that refuses a database whose schema is newer than this code (optuna's
+    pattern: name what to run)."""
+    return (
+        f"the registry database {shown_url} has schema revision {current}, newer than this "
+        f"nasicon knows ({head_revision()}); upgrade the code: pip install --upgrade "
+        "nasicon-loop (or git pull in a source checkout)"
+    )
+
+
+def is_known(revision: str) -> bool:
+    """Whether this code has a migration script of ``revision``."""
+    return revision in {rev.revision for rev in script_directory().walk_revisions()}
+
+
 def upgrade(url_or_engine: str | Engine, revision: str = "head") -> str:
     """Migrate the database to ``revision`` (default: newest) in one transaction.
 
@@ -83,6 +98,11 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head") -> str:
             if conn.dialect.name == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
             cfg.attributes["connection"] = conn
+            stored = MigrationContext.configure(
+                conn, opts={"version_table": VERSION_TABLE}
+            ).get_current_revision()
+            if stored is not None and not is_known(stored):
+                raise SchemaVersionError(newer_than_code_message(display_url(engine.url), stored))
             command.upgrade(cfg, revision)
         now = current_revision(engine)
         log.info("registry schema of %s at revision %s", display_url(engine.url), now)
@@ -115,12 +135,8 @@ def check_schema(engine: Engine) -> str:
             f"the registry database {shown} {what}; create it with: "
             f"{upgrade_command(url).replace('db upgrade', 'init')}"
         )
-    known = {rev.revision for rev in script_directory().walk_revisions()}
-    if current not in known:
-        raise SchemaVersionError(
-            f"the registry database {shown} has schema revision {current}, newer than this "
-            f"nasicon knows ({head}); upgrade nasicon-loop"
-        )
+    if not is_known(current):
+        raise SchemaVersionError(newer_than_code_message(shown, current))
     raise SchemaVersionError(
         f"the registry database {shown} has schema revision {current}, behind {head}; "
         f"run: {upgrade_command(url)}"
