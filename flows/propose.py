@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 def plan_proposals(config: NasiconConfig, round_number: int) -> service.ProposalPlan:
     """Champion, its round's models and the queue snapshot (one read-only unit of work)."""
     with Registry.from_config(config) as registry:
-        return service.plan_proposals(registry, round_number=round_number)
+        return service.plan_proposals(
+            registry, round_number=round_number, labels=config.labels
+        )
 
 
 @task(name="queue-batch", **REGISTRY_RETRIES)

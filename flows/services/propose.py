@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from flows.services.observations import registry_observations
 from flows.services.propose_types import (
     Proposal,
     ProposalPlan,
@@ -32,11 +33,12 @@ from flows.services.propose_types import (
     QueuedBatch,
     Screen,
 )
-from loop.acquisition import Candidates
 from loop.descriptors import NUMERIC_DESCRIPTORS
 from loop.errors import ValidationError
 from loop.progress import ProgressHook
+from loop.recommend import Compositions
 from loop.screening import ScoringModel, ScreeningResult, screen_space
+from loop.settings import LabelConfig
 from registry import ModelRunRecord, Registry, UnitOfWork
 from registry.artifacts import load_artifact
 
@@ -81,9 +83,15 @@ def _scoring_models(
     return tuple(cheap), tuple(expensive)
 
 
-def plan_proposals(registry: Registry, *, round_number: int | None = None) -> ProposalPlan:
+def plan_proposals(
+    registry: Registry,
+    *,
+    round_number: int | None = None,
+    labels: LabelConfig | None = None,
+) -> ProposalPlan:
     """Champion, its round's models (artifacts checked by SHA-256), the round (default: the
-    latest, else the champion's) and the queue snapshot: ONE read-only unit of work.
+    latest, else the champion's) and the queue snapshot: ONE read-only unit of work; then
+    the observations the recommender learns from (a second read-only snapshot).
 
     Raises:
         ValidationError: no champion yet.
@@ -104,7 +112,8 @@ def plan_proposals(registry: Registry, *, round_number: int | None = None) -> Pr
 
     champion, runs, number, queue = registry.run(read, write=False)
     cheap, expensive = _scoring_models(champion, runs)
-    return ProposalPlan(champion, cheap, expensive, queue, number)
+    observed = registry_observations(registry, labels or LabelConfig())
+    return ProposalPlan(champion, cheap, expensive, queue, number, observed)
 
 
 def screen_candidates(
@@ -149,34 +158,34 @@ def screen_candidates(
 def choose(
     plan: ProposalPlan, request: ProposeRequest, screening: ScreeningResult
 ) -> tuple[Proposal, ...]:
-    """The strategy's diverse batch among the screened rows, every model's P of each pick;
-    each pick carries the composition of its screened row.
+    """The recommender's batch among the screened rows (its surrogate retrained on the
+    plan's observations: :mod:`loop.recommend`, the code ``nasicon simulate`` runs), every
+    model's P of each pick; each pick carries the composition of its screened row.
 
     Raises:
-        ValidationError: a batch larger than the candidates left.
+        ValidationError: a batch larger than the candidates left, or no observations.
     """
-    rng = np.random.default_rng(request.seed + 1)
     table = screening.table
     desc = {name: table[name].to_numpy() for name in NUMERIC_DESCRIPTORS}
     with threadpool_limits(limits=1):  # small calls: see screen_candidates
         probs = {m.name: m.predict_proba(desc) for m in plan.models}
-    committee = request.strategy.name == "ucb"
-    ranked = np.column_stack([probs[m.name] for m in plan.expensive] or [np.zeros(len(table))])
-    names = tuple(m.name for m in plan.expensive) if committee else (plan.expensive[0].name,)
-    candidates = Candidates(
-        table["formula"].to_numpy(),
-        np.column_stack([desc[n] for n in NUMERIC_DESCRIPTORS]),
-        ranked if committee else ranked[:, :1],
-        names,
-    )
-    if request.batch > len(candidates):
+    candidates = Compositions(
+        table["formula"].to_numpy(dtype=object), screening.batch,
+        table[list(NUMERIC_DESCRIPTORS)].reset_index(drop=True),
+    )  # fmt: skip
+    left = sum(f not in plan.queue.excluded for f in candidates.formulas)
+    if request.batch > left:
         raise ValidationError(
-            f"batch of {request.batch} is larger than the {len(candidates)} candidates left in "
+            f"batch of {request.batch} is larger than the {left} candidates left in "
             f"{request.space.name} ({len(plan.queue.excluded)} excluded as measured or queued)"
         )
-    rec = request.strategy.recommend(
-        candidates, request.batch, exclude=plan.queue.excluded, rng=rng
-    )
+    if plan.observations is None:
+        raise ValidationError("the plan holds no observations for the recommender")
+    recommender = request.chooser()
+    rec = recommender.recommend(
+        candidates, plan.observations, request.batch, exclude=plan.queue.excluded,
+        seed=request.seed,
+    )  # fmt: skip
     return tuple(
         Proposal(
             formula=rec.formulas[i],
@@ -246,6 +255,7 @@ def result_of(
         lapsed_claims=plan.queue.lapsed,
         dry_run=queued is None,
         skipped={} if queued is None else queued.skipped,
+        recommender=request.chooser().describe(),
     )
 
 
@@ -268,7 +278,7 @@ def propose(
     Raises:
         ValidationError: no champion, or a batch larger than the candidates left.
     """
-    plan = plan_proposals(registry, round_number=round_number)
+    plan = plan_proposals(registry, round_number=round_number, labels=request.labels)
     if reuse_round and (stored := stored_batch(plan)) is not None:
         log.info("round %s already queued its batch: propose skipped", plan.round_number)
         return stored

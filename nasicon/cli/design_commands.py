@@ -212,15 +212,26 @@ def simulate(
     ),
     as_json: AsJson = False,
     data: DftData = None,
-    surrogate: str = typer.Option(
-        "et+gp-ehull",
-        help="Surrogate: et+gp-ehull (default: extra trees + Gaussian process on the revealed "
-        "Ehull, the best measured), et-ehull, rf-ehull, gp-ehull; rf, rf-balanced, et, rf+et, "
-        "gnb, logistic (labels only).",
+    signal: str = typer.Option(
+        "labels", "--signal",
+        help="What the surrogate learns from: labels (formed or not, what a lab has) or ehull "
+        "(the revealed DFT Ehull, computed records only).",
     ),
-    features: str = typer.Option(
-        "engine+elements",
-        help="Surrogate inputs: engine+elements (default), engine, dataset, elements.",
+    surrogate: str | None = typer.Option(
+        None,
+        help="Surrogate (default: the signal's, [proposals] surrogate when it fits): labels: "
+        "et, rf, rf-balanced, rf+et, gnb, logistic; ehull: et+gp-ehull, et-ehull, rf-ehull, "
+        "gp-ehull.",
+    ),
+    features: str | None = typer.Option(
+        None,
+        help="Surrogate inputs (default [proposals] features): engine+elements, engine, "
+        "dataset, elements.",
+    ),
+    min_distance: float | None = typer.Option(
+        None, "--min-distance",
+        help="Smallest distance between two picks, atoms per formula unit (default "
+        "[proposals] min_distance).",
     ),
     kappa: Kappa = 1.0,
     tie_tolerance: TieTolerance = 0.0,
@@ -230,10 +241,9 @@ def simulate(
 ) -> None:
     """Backtest campaigns against the DFT data set: hits and enhancement factor per strategy."""
     from experiments.importers.dft import read_dft_dataset
-    from loop.acquisition import make_strategy
+    from loop.recommend import FEATURE_SETS, build_recommender
     from loop.simulation import (
-        FEATURE_SETS,
-        SURROGATES,
+        BASELINE,
         CampaignSettings,
         backtest,
         dft_pool,
@@ -243,22 +253,26 @@ def simulate(
 
     cfg = state(ctx).config()
     names = _strategies(strategy)
-    if surrogate not in SURROGATES:
-        raise ValidationError(f"unknown surrogate {surrogate!r} (one of {', '.join(SURROGATES)})")
-    if features not in FEATURE_SETS:
+    feature_set = features or cfg.proposals.features
+    if feature_set not in FEATURE_SETS:
         raise ValidationError(
-            f"unknown feature set {features!r} (one of {', '.join(FEATURE_SETS)})"
+            f"unknown feature set {feature_set!r} (one of {', '.join(FEATURE_SETS)})"
         )
     if repeats < 1:
         raise ValidationError(f"--repeats must be at least 1, got {repeats}")
     if tie_tolerance < 0:
         raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
+    proposals = cfg.proposals.model_copy(
+        update={"features": feature_set, "tie_tolerance": tie_tolerance, "kappa": kappa}
+    )
+    thr = cfg.labels.ehull_threshold_mev
     recommenders = [
-        make_strategy(n, tie_tolerance=tie_tolerance, **({"kappa": kappa} if n == "ucb" else {}))
-        for n in names
-    ]
+        build_recommender(proposals, strategy=n, signal=signal, surrogate=surrogate,
+                          min_distance=min_distance, threshold_mev=thr)
+        for n in [*names, BASELINE]
+    ]  # fmt: skip
     settings = CampaignSettings(seed_size, batch, budget)
-    pool = dft_pool(read_dft_dataset(data or cfg.data.dft_path), cfg.labels.ehull_threshold_mev)
+    pool = dft_pool(read_dft_dataset(data or cfg.data.dft_path), thr)
     settings.check(len(pool))
     with rich_progress(not quiet) as progress:
         result = backtest(
@@ -267,8 +281,6 @@ def simulate(
             settings=settings,
             repeats=repeats,
             seed=seed,
-            surrogate=surrogate,
-            feature_set=features,
             progress=progress,
         )
     png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
@@ -281,7 +293,8 @@ def simulate(
     table = Table(
         title=(
             f"Backtest: seed {seed_size}, batch {batch}, budget {budget} "
-            f"({settings.n_proposed} proposed), {repeats} repeats, surrogate {surrogate}"
+            f"({settings.n_proposed} proposed), {repeats} repeats, signal {out['signal']}, "
+            f"surrogate {out['surrogate']}"
         )
     )
     for col in ("strategy", "hits mean", "hits sd", "precision", "enhancement", "s/campaign"):
@@ -319,7 +332,16 @@ def propose(
         None, "--round", help="Round number (default: latest)."
     ),
     limit: int | None = typer.Option(None, help="Screen only the first N compositions."),
-    seed: int = typer.Option(0, help="Random seed (random strategy)."),
+    seed: int = typer.Option(0, help="Random seed (random strategy, ties, surrogate)."),
+    signal: str | None = typer.Option(
+        None, "--signal", help="What the surrogate learns from: labels or ehull (default "
+        "[proposals] signal).",
+    ),
+    min_distance: float | None = typer.Option(
+        None, "--min-distance",
+        help="Smallest distance between two picks, atoms per formula unit (default "
+        "[proposals] min_distance).",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the batch, queue nothing."),
     as_json: AsJson = False,
     quiet: Quiet = False,
@@ -328,7 +350,7 @@ def propose(
     from experiments.importers.design_spaces import load_space
     from flows.services.propose import ProposeRequest
     from flows.services.propose import propose as propose_batch
-    from loop.acquisition import make_strategy
+    from loop.recommend import build_recommender
     from registry import Registry
 
     cfg = state(ctx).config()
@@ -336,14 +358,18 @@ def propose(
         raise ValidationError(f"unknown strategy {strategy!r} (one of {', '.join(STRATEGY_NAMES)})")
     if tie_tolerance < 0:
         raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
-    options: dict[str, Any] = {"kappa": kappa} if strategy == "ucb" else {}
-    rec = make_strategy(strategy, tie_tolerance=tie_tolerance, **options)
+    proposals = cfg.proposals.model_copy(update={"tie_tolerance": tie_tolerance, "kappa": kappa})
+    rec = build_recommender(
+        proposals, strategy=strategy, signal=signal, min_distance=min_distance,
+        threshold_mev=cfg.labels.ehull_threshold_mev,
+    )  # fmt: skip
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
     space = load_space(space_name)
     request = ProposeRequest(
-        space, rec, batch, fraction=fraction, shortlist=shortlist, limit=limit, seed=seed
-    )
+        space, rec.strategy, batch, fraction=fraction, shortlist=shortlist, limit=limit,
+        seed=seed, recommender=rec, labels=cfg.labels,
+    )  # fmt: skip
     with Registry.from_config(cfg) as registry, rich_progress(not quiet) as progress:
         result = propose_batch(
             registry, request, round_number=round_number, dry_run=dry_run, progress=progress
