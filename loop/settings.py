@@ -105,7 +105,7 @@ class ProposalConfig(_Section):
     # -- the recommender (loop.recommend), shared by propose, round and simulate --
     signal: str = Field("labels", description="what the surrogate learns from: labels or ehull")
     surrogate: str | None = Field(None, description="surrogate name (None: the signal's default)")
-    features: str = Field("engine+elements", description="surrogate inputs")
+    features: str = Field("engine+elements+tf", description="surrogate inputs")
     min_distance: float = Field(
         0.2, ge=0, description="smallest distance between two picks of a batch, atoms per "
         "formula unit over Na, M-site amounts (Hf~Zr, Ta~Nb, W~Mo, Ho~Y merged), Si, P, S",

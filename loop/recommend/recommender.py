@@ -61,7 +61,7 @@ class Recommender:
     strategy: Any
     signal: str = "labels"
     surrogate: str = "et"
-    feature_set: str = "engine+elements"
+    feature_set: str = "engine+elements+tf"
     min_distance: float = 0.2
     threshold_mev: float = 0.0
 
