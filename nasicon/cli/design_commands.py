@@ -1,8 +1,8 @@
-"""``nasicon spaces``, ``nasicon simulate`` and ``nasicon propose``: where to look next.
+"""``nasicon spaces`` and ``nasicon propose``: where to look next (``simulate``:
+:mod:`nasicon.cli.simulate_commands`).
 
 * ``spaces list`` / ``spaces show NAME``: the built-in (or a TOML) design space, its size and
   how much of the DFT data set and of the literature compositions it holds;
-* ``simulate``: campaign backtest against the DFT data set (every strategy plus random);
 * ``propose``: screen a space with the registry's models and queue a diverse batch.
 """
 
@@ -19,7 +19,7 @@ from rich.table import Table
 
 from loop.errors import DataMissingError, ValidationError
 from nasicon.cli.context import state
-from nasicon.cli.options import STRATEGY_NAMES, AsJson, DftData
+from nasicon.cli.options import STRATEGY_NAMES, AsJson
 from nasicon.cli.progress import rich_progress
 
 if TYPE_CHECKING:
@@ -181,142 +181,6 @@ def spaces_show(
     console.print(table)
 
 
-def _strategies(values: list[str] | None) -> list[str]:
-    names: list[str] = []
-    for value in values or ["exploit"]:
-        for name in filter(None, (v.strip() for v in value.split(","))):
-            if name not in STRATEGY_NAMES:
-                raise ValidationError(
-                    f"unknown strategy {name!r} (one of {', '.join(STRATEGY_NAMES)})"
-                )
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def simulate(
-    ctx: typer.Context,
-    seed_size: int = typer.Option(20, "--seed-size", help="Random labelled seed set size."),
-    batch: int = typer.Option(8, "--batch", help="Compositions proposed per round."),
-    budget: int = typer.Option(
-        200, "--budget", help="Labelled compositions in total, seed set included."
-    ),
-    strategy: list[str] = typer.Option(
-        None,
-        "--strategy",
-        "-s",
-        help="exploit, uncertainty, ucb or random; repeatable or comma-separated.",
-    ),
-    repeats: int = typer.Option(
-        5, "--repeats", "-r", help="Campaigns per strategy (shared seed sets)."
-    ),
-    as_json: AsJson = False,
-    data: DftData = None,
-    signal: str = typer.Option(
-        "labels", "--signal",
-        help="What the surrogate learns from: labels (formed or not, what a lab has) or ehull "
-        "(the revealed DFT Ehull, computed records only).",
-    ),
-    surrogate: str | None = typer.Option(
-        None,
-        help="Surrogate (default: the signal's, [proposals] surrogate when it fits): labels: "
-        "et, rf, rf-balanced, rf+et, gnb, logistic; ehull: et+gp-ehull, et-ehull, rf-ehull, "
-        "gp-ehull.",
-    ),
-    features: str | None = typer.Option(
-        None,
-        help="Surrogate inputs (default [proposals] features): engine+elements, engine, "
-        "dataset, elements.",
-    ),
-    min_distance: float | None = typer.Option(
-        None, "--min-distance",
-        help="Smallest distance between two picks, atoms per formula unit (default "
-        "[proposals] min_distance).",
-    ),
-    kappa: Kappa = 1.0,
-    tie_tolerance: TieTolerance = 0.0,
-    seed: int = typer.Option(0, help="Random seed of the seed sets and surrogates."),
-    figure: Path | None = typer.Option(None, "--figure", help="PNG path (default: reports dir)."),
-    quiet: Quiet = False,
-) -> None:
-    """Backtest campaigns against the DFT data set: hits and enhancement factor per strategy."""
-    from experiments.importers.dft import read_dft_dataset
-    from loop.recommend import FEATURE_SETS, build_recommender
-    from loop.simulation import (
-        BASELINE,
-        CampaignSettings,
-        backtest,
-        dft_pool,
-        discovery_curves_figure,
-    )
-    from registry.reports import save_figure
-
-    cfg = state(ctx).config()
-    names = _strategies(strategy)
-    feature_set = features or cfg.proposals.features
-    if feature_set not in FEATURE_SETS:
-        raise ValidationError(
-            f"unknown feature set {feature_set!r} (one of {', '.join(FEATURE_SETS)})"
-        )
-    if repeats < 1:
-        raise ValidationError(f"--repeats must be at least 1, got {repeats}")
-    if tie_tolerance < 0:
-        raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
-    proposals = cfg.proposals.model_copy(
-        update={"features": feature_set, "tie_tolerance": tie_tolerance, "kappa": kappa}
-    )
-    thr = cfg.labels.ehull_threshold_mev
-    recommenders = [
-        build_recommender(proposals, strategy=n, signal=signal, surrogate=surrogate,
-                          min_distance=min_distance, threshold_mev=thr)
-        for n in [*names, BASELINE]
-    ]  # fmt: skip
-    settings = CampaignSettings(seed_size, batch, budget)
-    pool = dft_pool(read_dft_dataset(data or cfg.data.dft_path), thr)
-    settings.check(len(pool))
-    with rich_progress(not quiet) as progress:
-        result = backtest(
-            pool,
-            recommenders,
-            settings=settings,
-            repeats=repeats,
-            seed=seed,
-            progress=progress,
-        )
-    png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
-    save_figure(discovery_curves_figure(result), png)
-    out = result.to_dict()
-    out["figure"] = str(png)
-    if as_json:
-        typer.echo(json.dumps(out, indent=2))
-        return
-    table = Table(
-        title=(
-            f"Backtest: seed {seed_size}, batch {batch}, budget {budget} "
-            f"({settings.n_proposed} proposed), {repeats} repeats, signal {out['signal']}, "
-            f"surrogate {out['surrogate']}"
-        )
-    )
-    for col in ("strategy", "hits mean", "hits sd", "precision", "enhancement", "s/campaign"):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
-    for name, s in out["strategies"].items():
-        table.add_row(
-            name,
-            f"{s['hits_mean']:.1f}",
-            f"{s['hits_sd']:.1f}",
-            f"{s['precision']:.1%}",
-            f"{out['enhancement'][name]:.2f}",
-            f"{s['seconds_per_campaign']:.1f}",
-        )
-    console.print(table)
-    console.print(
-        f"accessible fraction of the pool {out['accessible_fraction']:.3f}; ideal enhancement "
-        f"{out['ideal_enhancement']:.2f}; random baseline measured "
-        f"{out['random_baseline']['enhancement']:.2f}\ndiscovery curves: {png}",
-        highlight=False,
-    )
-
-
 def propose(
     ctx: typer.Context,
     space_name: str = typer.Option(..., "--space", help="Built-in space name or TOML path."),
@@ -406,9 +270,8 @@ def propose(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``spaces``, ``simulate`` and ``propose`` to ``app``."""
+    """Add ``spaces`` and ``propose`` to ``app``."""
     spaces_app.command("list")(spaces_list)
     spaces_app.command("show")(spaces_show)
     app.add_typer(spaces_app, name="spaces")
-    app.command("simulate")(simulate)
     app.command("propose")(propose)
