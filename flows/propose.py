@@ -73,6 +73,7 @@ def propose_flow(
         config, space=space, strategy=strategy, batch=batch
     )
     plan = plan_proposals(config, round_number)
+    service.check_objective(plan, request)
     stored = service.stored_batch(plan)
     if stored is not None:
         log.info("round %d already queued its batch: propose skipped", round_number)

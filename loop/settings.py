@@ -111,6 +111,9 @@ class ProposalConfig(_Section):
         "formula unit over Na, M-site amounts (Hf~Zr, Ta~Nb, W~Mo, Ho~Y merged), Si, P, S",
     )
     kappa: float = Field(1.0, ge=0, description="ucb: weight of the committee spread")
+    objective: str = Field(
+        "synthesis", description="synthesis (P(forms)), conductivity or both"
+    )
     tie_tolerance: float = Field(0.0, ge=0, description="score gap counted as a tie")
 
 

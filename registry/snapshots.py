@@ -127,6 +127,13 @@ class ProposalRecord:
     claimed_by: str | None
     claim_expires_at: datetime | None
     created_at: datetime
+    # the recommender's objectives (migration 0005; None on older rows)
+    p_forms: float | None = None
+    p_forms_sd: float | None = None
+    log10_sigma_s_cm: float | None = None
+    log10_sigma_sd: float | None = None
+    objective: str | None = None
+    signal: str | None = None
 
 
 @dataclass(frozen=True)

@@ -203,3 +203,88 @@ def test_the_ehull_signal_needs_computed_records() -> None:
     with pytest.raises(ValidationError, match="none of the 2 observations carries it"):
         rec.recommend(comps.take(np.array([2])), observed, 1)
     assert parse_nasicon("NaZr2P3O12").formula == comps.formulas[2]
+
+
+# -- objectives: P(forms) and conductivity --------------------------------------------------
+
+
+def test_few_conductivity_rows_report_the_prior_sd() -> None:
+    from loop.recommend.objectives import PRIOR_SD_DECADES, GPConductivity
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    y = -4 + x[:, 0]
+    few = GPConductivity().fit(x[:2], y[:2])
+    _, sd_few = few.predict(x[2:5])
+    assert np.allclose(sd_few, PRIOR_SD_DECADES)
+    many = GPConductivity().fit(x, y)
+    mean, sd = many.predict(x[:5])
+    assert (sd < PRIOR_SD_DECADES / 4).all() and np.allclose(mean, y[:5], atol=0.3)
+
+
+def test_pareto_fronts_and_constrained_ei() -> None:
+    from loop.recommend.objectives import (
+        expected_improvement,
+        multi_objective_scores,
+        pareto_fronts,
+    )
+
+    p = np.array([0.9, 0.5, 0.8, 0.1, 0.85])
+    mu = np.array([-5.0, -3.0, -4.0, -2.0, -5.5])
+    assert pareto_fronts(p, mu).tolist() == [0, 0, 0, 0, 1]
+    sd = np.full(5, 0.5)
+    ei = multi_objective_scores("constrained_ei", p, mu, sd, best=-3.5)
+    assert np.allclose(ei, expected_improvement(mu, sd, -3.5) * p)
+    assert (multi_objective_scores("pareto", p, mu, sd, -3.5)[:4] > -1).all()
+
+
+def test_objective_both_reports_both_predictions() -> None:
+    formulas = [f"Na{3 + a:.2f}Zr{2 - a:.2f}Sc{a:.2f}Si2PO12" for a in np.arange(0, 0.96, 0.03)]
+    comps = Compositions.of_formulas(formulas)
+    seen = np.arange(0, 32, 3)
+    observed = Observations.of(
+        comps.take(seen), np.arange(11) < 6, log10_sigma=-5 + 2 * comps.batch.na[seen] - 6
+    )
+    cands = np.setdiff1d(np.arange(32), seen)
+    for strategy in ("constrained_ei", "pareto", "desirability"):
+        rec = build_recommender(ProposalConfig(min_distance=0.1), strategy=strategy,
+                                objective="both")  # fmt: skip
+        out = rec.recommend(comps.take(cands), observed, 3, seed=0)
+        assert out.log10_sigma is not None and len(out.log10_sigma_sd) == 3
+        assert all("log10 sigma" in r and "P(forms)" in r for r in out.reasons)
+        assert rec.name == strategy
+    with pytest.raises(ValidationError, match="needs conductivity records"):
+        build_recommender(ProposalConfig(), objective="conductivity").recommend(
+            comps.take(cands), Observations.of(comps.take(seen), np.arange(11) < 6), 3
+        )
+    with pytest.raises(ValidationError, match="weighs two objectives"):
+        build_recommender(ProposalConfig(), strategy="pareto")
+
+
+def test_queued_proposals_store_both_objectives(trained: Path, tmp_path: Path) -> None:
+    from cli_runner import run_cli
+
+    db = tmp_path / "nasicon.db"
+    shutil.copy(trained, db)
+    toml = tmp_path / "lu.toml"
+    toml.write_text(LU_QUARTERS)
+    url = f"sqlite:///{db}"
+    refused = run_cli(
+        ["propose", "--db", url, "--space", str(toml), "--batch", "3", "--objective",
+         "conductivity", "--quiet"], cwd=tmp_path,
+    )  # fmt: skip
+    assert refused.error_message().startswith("objective 'conductivity' needs conductivity")
+    with Registry.from_url(url) as registry:
+        assert registry.run(lambda uow: uow.proposals.snapshot().open, write=False) == ()
+    done = run_cli(
+        ["propose", "--db", url, "--space", str(toml), "--batch", "3", "--json", "--quiet",
+         "--shortlist", "400"], cwd=tmp_path,
+    )  # fmt: skip
+    assert done.code == 0, done.stderr
+    with Registry.from_url(url) as registry:
+        rows = registry.run(lambda uow: uow.proposals.snapshot().open, write=False)
+    assert len(rows) == 3
+    for row in rows:
+        assert 0 <= row.p_forms <= 1 and row.p_forms_sd >= 0
+        assert row.objective == "synthesis" and row.signal == "labels"
+        assert row.log10_sigma_s_cm is None  # no conductivity objective asked

@@ -51,6 +51,7 @@ __all__ = [
     "ProposeResult",
     "QueuedBatch",
     "Screen",
+    "check_objective",
     "choose",
     "plan_proposals",
     "propose",
@@ -114,6 +115,23 @@ def plan_proposals(
     cheap, expensive = _scoring_models(champion, runs)
     observed = registry_observations(registry, labels or LabelConfig())
     return ProposalPlan(champion, cheap, expensive, queue, number, observed)
+
+
+def check_objective(plan: ProposalPlan, request: ProposeRequest) -> None:
+    """Refuse, before screening, an objective the plan's observations cannot serve.
+
+    Raises:
+        ValidationError: objective conductivity or both and no conductivity record.
+    """
+    objective = request.chooser().objective
+    observed = plan.observations
+    if objective != "synthesis" and (
+        observed is None or not np.isfinite(observed.log10_sigma).any()
+    ):
+        raise ValidationError(
+            f"objective {objective!r} needs conductivity records and the registry has none "
+            "(record some with nasicon record conductivity, or use --objective synthesis)"
+        )
 
 
 def screen_candidates(
@@ -192,12 +210,25 @@ def choose(
             composition=screening.batch.composition(int(row)),
             probabilities={name: float(p[row]) for name, p in probs.items()},
             acquisition_score=float(rec.scores[i]),
-            strategy=request.strategy.name,
+            strategy=recommender.name,
             reason=rec.reasons[i],
             model_run_id=plan.champion.id,
+            objectives=_objectives(rec, i, recommender),
         )
         for i, row in enumerate(rec.indices)
     )
+
+
+def _objectives(rec: Any, i: int, recommender: Any) -> dict[str, Any]:
+    """The stored objectives of pick ``i``: P(forms) and its spread, the predicted log10
+    sigma and its sd (None for objective synthesis), the objective and the signal."""
+    sigma = None if rec.log10_sigma is None else float(rec.log10_sigma[i])
+    sd = None if rec.log10_sigma_sd is None else float(rec.log10_sigma_sd[i])
+    return {
+        "p_forms": float(rec.mean_probability[i]), "p_forms_sd": float(rec.spread[i]),
+        "log10_sigma_s_cm": sigma, "log10_sigma_sd": sd,
+        "objective": recommender.objective, "signal": recommender.signal,
+    }  # fmt: skip
 
 
 def queue_batch(
@@ -279,6 +310,7 @@ def propose(
         ValidationError: no champion, or a batch larger than the candidates left.
     """
     plan = plan_proposals(registry, round_number=round_number, labels=request.labels)
+    check_objective(plan, request)
     if reuse_round and (stored := stored_batch(plan)) is not None:
         log.info("round %s already queued its batch: propose skipped", plan.round_number)
         return stored

@@ -109,6 +109,7 @@ class Proposal:
     model_run_id: int | None
     id: int | None = None
     status: str | None = None
+    objectives: dict[str, Any] = field(default_factory=dict)  # p_forms, ..., objective, signal
 
     def item(self) -> dict[str, Any]:
         """The item :meth:`registry.repositories.ProposalRepository.add` stores."""
@@ -119,12 +120,17 @@ class Proposal:
             "probabilities": self.probabilities,
             "acquisition_score": self.acquisition_score,
             "reason": self.reason,
+            **self.objectives,
         }
 
     def to_dict(self, champion: str) -> dict[str, Any]:
         """JSON-ready fields, with P of the champion and the mean P over every model."""
         p = self.probabilities
-        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "composition"}
+        out = {
+            k: v for k, v in dataclasses.asdict(self).items()
+            if k not in ("composition", "objectives")
+        }  # fmt: skip
+        out.update(self.objectives)
         out["p_champion"] = p.get(champion)
         out["p_mean"] = float(np.mean(list(p.values()))) if p else None
         return out
@@ -132,9 +138,12 @@ class Proposal:
     @classmethod
     def stored(cls, record: ProposalRecord) -> Proposal:
         """A proposal as the registry holds it."""
+        names = ("p_forms", "p_forms_sd", "log10_sigma_s_cm", "log10_sigma_sd", "objective",
+                 "signal")  # fmt: skip
         return cls(
             record.formula, None, dict(record.probabilities), record.acquisition_score,
             record.strategy, record.reason, record.model_run_id, record.id, record.status.value,
+            {n: getattr(record, n) for n in names if getattr(record, n, None) is not None},
         )  # fmt: skip
 
 

@@ -77,6 +77,8 @@ class Observations:
         ehull_mev: (N,) DFT Ehull(1000 K), meV/atom: computed records only.
         phase_fraction: (N,) NASICON weight fraction from XRD, 0..1.
         log10_sigma: (N,) log10 of the conductivity at 25 C, S/cm.
+        labelled: (N,) False where no label exists (a conductivity without a synthesis
+            verdict): the label surrogate leaves those rows out.
     """
 
     compositions: Compositions
@@ -84,10 +86,11 @@ class Observations:
     ehull_mev: np.ndarray
     phase_fraction: np.ndarray
     log10_sigma: np.ndarray
+    labelled: np.ndarray
 
     def __post_init__(self) -> None:
         n = len(self.compositions)
-        for name in ("labels", "ehull_mev", "phase_fraction", "log10_sigma"):
+        for name in ("labels", "ehull_mev", "phase_fraction", "log10_sigma", "labelled"):
             if len(getattr(self, name)) != n:
                 raise ValidationError(f"observations: {name} has not one value per composition")
 
@@ -103,6 +106,7 @@ class Observations:
         ehull_mev: np.ndarray | None = None,
         phase_fraction: np.ndarray | None = None,
         log10_sigma: np.ndarray | None = None,
+        labelled: np.ndarray | None = None,
     ) -> Observations:
         """Observations with NaN for every signal not given."""
         nan = np.full(len(compositions), np.nan)
@@ -110,9 +114,10 @@ class Observations:
         def arr(v: np.ndarray | None) -> np.ndarray:
             return nan.copy() if v is None else np.asarray(v, dtype=float)
 
+        known = np.ones(len(compositions), bool) if labelled is None else labelled
         return cls(
             compositions, np.asarray(labels, dtype=bool), arr(ehull_mev), arr(phase_fraction),
-            arr(log10_sigma),
+            arr(log10_sigma), np.asarray(known, dtype=bool),
         )  # fmt: skip
 
     def take(self, rows: np.ndarray) -> Observations:
@@ -120,5 +125,5 @@ class Observations:
         rows = np.asarray(rows, dtype=np.intp)
         return Observations(
             self.compositions.take(rows), self.labels[rows], self.ehull_mev[rows],
-            self.phase_fraction[rows], self.log10_sigma[rows],
+            self.phase_fraction[rows], self.log10_sigma[rows], self.labelled[rows],
         )  # fmt: skip

@@ -17,7 +17,7 @@ Signals (``signal``):
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,14 @@ from loop.errors import ValidationError
 from loop.recommend.batch import select_batch
 from loop.recommend.data import Compositions, Observations
 from loop.recommend.features import chemist_coordinates, m_elements, surrogate_features
+from loop.recommend.objectives import (
+    MULTI_STRATEGIES,
+    OBJECTIVES,
+    ConductivityPredictor,
+    GPConductivity,
+    expected_improvement,
+    multi_objective_scores,
+)
 from loop.recommend.surrogates import SURROGATES, make_surrogate
 from loop.settings import ProposalConfig
 
@@ -64,17 +72,47 @@ class Recommender:
     feature_set: str = "engine+elements+tf"
     min_distance: float = 0.2
     threshold_mev: float = 0.0
+    objective: str = "synthesis"
+    multi: str | None = None  # constrained_ei, pareto or desirability (objective both)
+    conductivity: Callable[[int], ConductivityPredictor] | None = None  # default GP
 
     @property
     def name(self) -> str:
-        return str(self.strategy.name)
+        return self.multi or str(self.strategy.name)
 
     def describe(self) -> dict[str, Any]:
         """What this recommender is (the ``recommender`` entry of every result)."""
         return {
             "strategy": self.name, "signal": self.signal, "surrogate": self.surrogate,
             "features": self.feature_set, "min_distance": self.min_distance,
+            "objective": self.objective,
         }  # fmt: skip
+
+    def predict_conductivity(
+        self, candidates: Compositions, observed: Observations, *, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, float]:
+        """(mean, sd) of log10 sigma (S/cm) of ``candidates`` and the best observed value.
+
+        Raises:
+            ValidationError: no observation has a conductivity.
+        """
+        rows = np.flatnonzero(np.isfinite(observed.log10_sigma))
+        if len(rows) == 0:
+            raise ValidationError(
+                f"objective {self.objective!r} needs conductivity records and the registry has "
+                "none (record some with nasicon record conductivity, or use objective synthesis)"
+            )
+        obs = observed.take(rows)
+        obs = obs.take(np.argsort(obs.compositions.formulas.astype(str), kind="stable"))
+        elements = m_elements(candidates.batch, obs.compositions.batch)
+        x_train = surrogate_features(
+            obs.compositions.batch, obs.compositions.descriptors, elements, self.feature_set
+        )
+        x = surrogate_features(candidates.batch, candidates.descriptors, elements, self.feature_set)
+        model = (self.conductivity or (lambda s: GPConductivity(seed=s)))(seed)
+        model.fit(x_train, obs.log10_sigma)
+        mean, sd = model.predict(x)
+        return mean, sd, float(np.max(obs.log10_sigma))
 
     def predict(
         self, candidates: Compositions, observed: Observations, *, seed: int = 0
@@ -87,9 +125,9 @@ class Recommender:
         """
         if self.name == "random":
             return np.full((len(candidates), 1), 0.5)
-        obs = observed
+        obs = observed.take(np.flatnonzero(observed.labelled))
         if self.signal == "ehull":
-            obs = observed.take(np.flatnonzero(np.isfinite(observed.ehull_mev)))
+            obs = obs.take(np.flatnonzero(np.isfinite(obs.ehull_mev)))
         if len(obs) == 0:
             raise ValidationError(
                 f"signal {self.signal!r}: none of the {len(observed)} observations carries it"
@@ -133,8 +171,18 @@ class Recommender:
             )
         pool = candidates.take(order)
         rng = np.random.default_rng(seed)
+        sigma = sigma_sd = None
+        if self.objective != "synthesis":
+            sigma, sigma_sd, best = self.predict_conductivity(pool, observed, seed=seed)
         probs = self.predict(pool, observed, seed=seed)
-        scores = np.asarray(self.strategy.score(probs, rng), dtype=float)
+        if self.objective == "conductivity":
+            scores = expected_improvement(sigma, sigma_sd, best)
+        elif self.objective == "both":
+            scores = multi_objective_scores(
+                self.multi or "constrained_ei", probs.mean(1), sigma, sigma_sd, best
+            )
+        else:
+            scores = np.asarray(self.strategy.score(probs, rng), dtype=float)
         elements = m_elements(pool.batch)
         coords = chemist_coordinates(pool.batch, elements)
         picks, dist = select_batch(
@@ -150,6 +198,15 @@ class Recommender:
         mean, spread = p.mean(1), p.std(1)
         reasons = []
         for i, row in enumerate(picks):
+            if sigma is not None:
+                reasons.append(
+                    f"{self.objective} ({self.multi or 'expected improvement'}): P(forms) "
+                    f"{mean[i]:.3f} +- {spread[i]:.3f}, log10 sigma {sigma[row]:.2f} +- "
+                    f"{sigma_sd[row]:.2f} S/cm, score {scores[row]:.3g} [{self.signal} via "
+                    f"{self.surrogate}]"
+                    + (f"; {dist[i]:.2f} atoms/f.u. from the rest" if np.isfinite(dist[i]) else "")
+                )
+                continue
             why = self.strategy._why(
                 float(mean[i]), float(spread[i]), float(scores[row]), p.shape[1]
             )
@@ -167,6 +224,8 @@ class Recommender:
             probabilities={f"m{j}": p[:, j] for j in range(p.shape[1])},
             reasons=reasons,
             min_distance=dist,
+            log10_sigma=None if sigma is None else sigma[picks],
+            log10_sigma_sd=None if sigma_sd is None else sigma_sd[picks],
         )
 
 
@@ -178,6 +237,7 @@ def build_recommender(
     surrogate: str | None = None,
     min_distance: float | None = None,
     threshold_mev: float = 0.0,
+    objective: str | None = None,
     **strategy_options: Any,
 ) -> Recommender:
     """THE way propose, round and simulate get their recommender: the ``[proposals]``
@@ -188,10 +248,18 @@ def build_recommender(
             signal; a negative minimum distance.
     """
     name = strategy or proposals.strategy
+    goal = objective or proposals.objective
+    if goal not in OBJECTIVES:
+        raise ValidationError(f"unknown objective {goal!r} (one of {', '.join(OBJECTIVES)})")
+    multi = name if name in MULTI_STRATEGIES else None
+    if multi is not None and goal != "both":
+        raise ValidationError(f"strategy {name!r} weighs two objectives: use objective both")
+    if multi is None and goal == "both":
+        multi = "constrained_ei"  # a single-objective strategy: the default trade-off
     options = {"tie_tolerance": proposals.tie_tolerance, **strategy_options}
     if name == "ucb":
         options.setdefault("kappa", proposals.kappa)
-    acquisition = make_strategy(name, **options)
+    acquisition = make_strategy("exploit" if name in MULTI_STRATEGIES else name, **options)
     sig = signal or proposals.signal
     if sig not in SIGNALS:
         raise ValidationError(f"unknown signal {sig!r} (one of {', '.join(SIGNALS)})")
@@ -208,4 +276,4 @@ def build_recommender(
     dist = proposals.min_distance if min_distance is None else min_distance
     if dist < 0:
         raise ValidationError(f"minimum distance must be >= 0, got {dist:g}")
-    return Recommender(acquisition, sig, sur, proposals.features, dist, threshold_mev)
+    return Recommender(acquisition, sig, sur, proposals.features, dist, threshold_mev, goal, multi)

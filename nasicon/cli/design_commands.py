@@ -31,9 +31,7 @@ console = Console()
 Kappa = Annotated[float, typer.Option("--kappa", help="UCB: weight of the committee spread.")]
 TieTolerance = Annotated[
     float,
-    typer.Option(
-        "--tie-tolerance", help="Batch diversity among candidates within this score gap."
-    ),
+    typer.Option("--tie-tolerance", help="Batch diversity among candidates within this score gap."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
@@ -78,8 +76,7 @@ def _coverage_facts(space: DesignSpace, refs: dict[str, Any]) -> dict[str, Any]:
         facts["literature_contained"] = {"error": refs["literature"]}
     else:
         facts["literature_contained"] = {
-            label: bool(coverage(space, [f]).n_contained)
-            for label, f in refs["literature"].items()
+            label: bool(coverage(space, [f]).n_contained) for label, f in refs["literature"].items()
         }
     return facts
 
@@ -186,7 +183,17 @@ def propose(
     space_name: str = typer.Option(..., "--space", help="Built-in space name or TOML path."),
     batch: int = typer.Option(..., "--batch", help="Compositions to queue."),
     strategy: str = typer.Option(
-        "exploit", "--strategy", help="exploit, uncertainty, ucb or random."
+        "exploit",
+        "--strategy",
+        help="exploit, uncertainty, ucb or random; with --objective both: constrained_ei, "
+        "pareto or desirability.",
+    ),
+    objective: str | None = typer.Option(
+        None,
+        "--objective",
+        help="synthesis (P(forms)), conductivity (expected improvement of log10 sigma) or "
+        "both (default [proposals] objective); conductivity and both need conductivity "
+        "records.",
     ),
     kappa: Kappa = 1.0,
     tie_tolerance: TieTolerance = 0.0,
@@ -198,11 +205,13 @@ def propose(
     limit: int | None = typer.Option(None, help="Screen only the first N compositions."),
     seed: int = typer.Option(0, help="Random seed (random strategy, ties, surrogate)."),
     signal: str | None = typer.Option(
-        None, "--signal", help="What the surrogate learns from: labels or ehull (default "
-        "[proposals] signal).",
+        None,
+        "--signal",
+        help="What the surrogate learns from: labels or ehull (default [proposals] signal).",
     ),
     min_distance: float | None = typer.Option(
-        None, "--min-distance",
+        None,
+        "--min-distance",
         help="Smallest distance between two picks, atoms per formula unit (default "
         "[proposals] min_distance).",
     ),
@@ -215,17 +224,19 @@ def propose(
     from flows.services.propose import ProposeRequest
     from flows.services.propose import propose as propose_batch
     from loop.recommend import build_recommender
+    from loop.recommend.objectives import MULTI_STRATEGIES
     from registry import Registry
 
     cfg = state(ctx).config()
-    if strategy not in STRATEGY_NAMES:
-        raise ValidationError(f"unknown strategy {strategy!r} (one of {', '.join(STRATEGY_NAMES)})")
+    names = (*STRATEGY_NAMES, *MULTI_STRATEGIES)
+    if strategy not in names:
+        raise ValidationError(f"unknown strategy {strategy!r} (one of {', '.join(names)})")
     if tie_tolerance < 0:
         raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
     proposals = cfg.proposals.model_copy(update={"tie_tolerance": tie_tolerance, "kappa": kappa})
     rec = build_recommender(
         proposals, strategy=strategy, signal=signal, min_distance=min_distance,
-        threshold_mev=cfg.labels.ehull_threshold_mev,
+        threshold_mev=cfg.labels.ehull_threshold_mev, objective=objective,
     )  # fmt: skip
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
