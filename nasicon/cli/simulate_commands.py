@@ -73,8 +73,8 @@ def simulate(
     ),
     features: str | None = typer.Option(
         None,
-        help="Surrogate inputs (default [proposals] features): engine+elements, engine, "
-        "dataset, elements.",
+        help="Surrogate inputs (default [proposals] features): engine+elements+tf, "
+        "engine+elements, engine, dataset, elements.",
     ),
     min_distance: float | None = typer.Option(
         None,
