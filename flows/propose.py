@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 def plan_proposals(config: NasiconConfig, round_number: int) -> service.ProposalPlan:
     """Champion, its round's models and the queue snapshot (one read-only unit of work)."""
     with Registry.from_config(config) as registry:
-        return service.plan_proposals(registry, round_number=round_number)
+        return service.plan_proposals(
+            registry, round_number=round_number, labels=config.labels
+        )
 
 
 @task(name="queue-batch", **REGISTRY_RETRIES)
@@ -71,6 +73,7 @@ def propose_flow(
         config, space=space, strategy=strategy, batch=batch
     )
     plan = plan_proposals(config, round_number)
+    service.check_objective(plan, request)
     stored = service.stored_batch(plan)
     if stored is not None:
         log.info("round %d already queued its batch: propose skipped", round_number)

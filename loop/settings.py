@@ -106,6 +106,19 @@ class ProposalConfig(_Section):
     batch: int = Field(8, ge=1, description="compositions queued per round")
     strategy: str = Field("exploit", description="exploit, uncertainty, ucb or random")
     stage2_fraction: float = Field(0.05, gt=0, le=1)
+    # -- the recommender (loop.recommend), shared by propose, round and simulate --
+    signal: str = Field("labels", description="what the surrogate learns from: labels or ehull")
+    surrogate: str | None = Field(None, description="surrogate name (None: the signal's default)")
+    features: str = Field("engine+elements+tf", description="surrogate inputs")
+    min_distance: float = Field(
+        0.2, ge=0, description="smallest distance between two picks of a batch, atoms per "
+        "formula unit over Na, M-site amounts (Hf~Zr, Ta~Nb, W~Mo, Ho~Y merged), Si, P, S",
+    )
+    kappa: float = Field(1.0, ge=0, description="ucb: weight of the committee spread")
+    objective: str = Field(
+        "synthesis", description="synthesis (P(forms)), conductivity or both"
+    )
+    tie_tolerance: float = Field(0.0, ge=0, description="score gap counted as a tie")
 
 
 class WebConfig(_Section):

@@ -129,6 +129,13 @@ class ProposalRecord:
     created_at: datetime
     in_domain: bool | None = None  # in the training domain of its round (None: not checked)
     domain_reason: str | None = None
+    # the recommender's objectives (migration 0005; None on older rows)
+    p_forms: float | None = None
+    p_forms_sd: float | None = None
+    log10_sigma_s_cm: float | None = None
+    log10_sigma_sd: float | None = None
+    objective: str | None = None
+    signal: str | None = None
 
 
 @dataclass(frozen=True)

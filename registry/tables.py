@@ -389,6 +389,14 @@ class ProposalRow(RegistryModel, table=True):
     reason: str | None = None
     in_domain: bool | None = None  # in the champion round's training domain (None: unchecked)
     domain_reason: str | None = None  # why not
+    # -- the recommender's objectives (migration 0005) --
+    p_forms: float | None = None  # P(forms), mean over the committee
+    p_forms_sd: float | None = None  # its spread over the committee
+    log10_sigma_s_cm: float | None = None  # predicted log10 conductivity at 25 C, S/cm
+    log10_sigma_sd: float | None = None  # its predictive sd
+    objective: str | None = None  # synthesis, conductivity or both
+    signal: str | None = None  # what the surrogate learned from (labels, ehull)
+    # -- end 0005 --
     status: str = ProposalStatus.QUEUED.value
     status_reason: str | None = None  # why abandoned / rejected
     status_changed_at: datetime = _ts()

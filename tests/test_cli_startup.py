@@ -99,10 +99,16 @@ def test_literal_choices_match_their_source_of_truth() -> None:
 
     assert STRATEGY_NAMES == tuple(strategy_names())
     assert set(TUNED_BY_DEFAULT) == {s.name for s in RetrainSettings().tuned_specs()}
-    simulate = module_commands("design_commands")["simulate"]
+    from loop.recommend import SIGNALS
+    from loop.settings import ProposalConfig
+
+    simulate = module_commands("simulate_commands")["simulate"]
     params = {p.name: p for p in simulate.params}
-    assert params["surrogate"].default in SURROGATES
-    assert params["features"].default in FEATURE_SETS
+    assert params["surrogate"].default is None  # the signal's default surrogate
+    assert {surrogate for surrogate, _ in SIGNALS.values()} <= set(SURROGATES)
+    assert ProposalConfig().features in FEATURE_SETS
+    for name in SIGNALS:
+        assert name in params["signal"].help, name
     for name in SURROGATES:
         assert name in params["surrogate"].help, name
     for name in FEATURE_SETS:

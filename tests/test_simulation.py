@@ -12,10 +12,11 @@ import pytest
 from cli_runner import run_cli
 
 from experiments.importers.dft import read_dft_dataset
-from loop.acquisition import make_strategy
 from loop.chemistry import parse_nasicon
 from loop.descriptors.occupancy import batch_from_compositions
 from loop.errors import DataMissingError, ValidationError
+from loop.recommend import build_recommender
+from loop.settings import ProposalConfig
 from loop.simulation import (
     CampaignSettings,
     EhullSurrogate,
@@ -86,8 +87,8 @@ def test_campaign_bookkeeping(pool, small_result) -> None:
 def test_last_batch_is_cut_to_the_budget(pool) -> None:
     settings = CampaignSettings(seed_size=20, batch_size=8, budget=41)
     trace = run_campaign(
-        pool, feature_matrix(pool)[0], make_strategy("random"), None,
-        seed_sets(len(pool), 20, 1, 0)[0], settings, np.random.default_rng(0),
+        pool, build_recommender(ProposalConfig(), strategy="random"),
+        seed_sets(len(pool), 20, 1, 0)[0], settings,
     )  # fmt: skip
     assert [len(b) for b in trace.batches] == [8, 8, 5]
 

@@ -25,6 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from flows.services.domain import OUTSIDE, domain_verdict, load_domain
+from flows.services.observations import registry_observations
 from flows.services.propose_types import (
     Proposal,
     ProposalPlan,
@@ -33,11 +34,12 @@ from flows.services.propose_types import (
     QueuedBatch,
     Screen,
 )
-from loop.acquisition import Candidates
 from loop.descriptors import NUMERIC_DESCRIPTORS
 from loop.errors import ValidationError
 from loop.progress import ProgressHook
+from loop.recommend import Compositions
 from loop.screening import ScoringModel, ScreeningResult, screen_space
+from loop.settings import LabelConfig
 from registry import ModelRunRecord, Registry, UnitOfWork
 from registry.artifacts import load_artifact
 
@@ -50,6 +52,7 @@ __all__ = [
     "ProposeResult",
     "QueuedBatch",
     "Screen",
+    "check_objective",
     "choose",
     "plan_proposals",
     "propose",
@@ -82,9 +85,15 @@ def _scoring_models(
     return tuple(cheap), tuple(expensive)
 
 
-def plan_proposals(registry: Registry, *, round_number: int | None = None) -> ProposalPlan:
+def plan_proposals(
+    registry: Registry,
+    *,
+    round_number: int | None = None,
+    labels: LabelConfig | None = None,
+) -> ProposalPlan:
     """Champion, its round's models (artifacts checked by SHA-256), the round (default: the
-    latest, else the champion's) and the queue snapshot: ONE read-only unit of work.
+    latest, else the champion's) and the queue snapshot: ONE read-only unit of work; then
+    the observations the recommender learns from (a second read-only snapshot).
 
     Raises:
         ValidationError: no champion yet.
@@ -105,7 +114,27 @@ def plan_proposals(registry: Registry, *, round_number: int | None = None) -> Pr
 
     champion, runs, number, queue = registry.run(read, write=False)
     cheap, expensive = _scoring_models(champion, runs)
-    return ProposalPlan(champion, cheap, expensive, queue, number, load_domain(runs))
+    observed = registry_observations(registry, labels or LabelConfig())
+    return ProposalPlan(
+        champion, cheap, expensive, queue, number, domain=load_domain(runs), observations=observed
+    )
+
+
+def check_objective(plan: ProposalPlan, request: ProposeRequest) -> None:
+    """Refuse, before screening, an objective the plan's observations cannot serve.
+
+    Raises:
+        ValidationError: objective conductivity or both and no conductivity record.
+    """
+    objective = request.chooser().objective
+    observed = plan.observations
+    if objective != "synthesis" and (
+        observed is None or not np.isfinite(observed.log10_sigma).any()
+    ):
+        raise ValidationError(
+            f"objective {objective!r} needs conductivity records and the registry has none "
+            "(record some with nasicon record conductivity, or use --objective synthesis)"
+        )
 
 
 def screen_candidates(
@@ -150,34 +179,34 @@ def screen_candidates(
 def choose(
     plan: ProposalPlan, request: ProposeRequest, screening: ScreeningResult
 ) -> tuple[Proposal, ...]:
-    """The strategy's diverse batch among the screened rows, every model's P of each pick;
-    each pick carries the composition of its screened row.
+    """The recommender's batch among the screened rows (its surrogate retrained on the
+    plan's observations: :mod:`loop.recommend`, the code ``nasicon simulate`` runs), every
+    model's P of each pick; each pick carries the composition of its screened row.
 
     Raises:
-        ValidationError: a batch larger than the candidates left.
+        ValidationError: a batch larger than the candidates left, or no observations.
     """
-    rng = np.random.default_rng(request.seed + 1)
     table = screening.table
     desc = {name: table[name].to_numpy() for name in NUMERIC_DESCRIPTORS}
     with threadpool_limits(limits=1):  # small calls: see screen_candidates
         probs = {m.name: m.predict_proba(desc) for m in plan.models}
-    committee = request.strategy.name == "ucb"
-    ranked = np.column_stack([probs[m.name] for m in plan.expensive] or [np.zeros(len(table))])
-    names = tuple(m.name for m in plan.expensive) if committee else (plan.expensive[0].name,)
-    candidates = Candidates(
-        table["formula"].to_numpy(),
-        np.column_stack([desc[n] for n in NUMERIC_DESCRIPTORS]),
-        ranked if committee else ranked[:, :1],
-        names,
-    )
-    if request.batch > len(candidates):
+    candidates = Compositions(
+        table["formula"].to_numpy(dtype=object), screening.batch,
+        table[list(NUMERIC_DESCRIPTORS)].reset_index(drop=True),
+    )  # fmt: skip
+    left = sum(f not in plan.queue.excluded for f in candidates.formulas)
+    if request.batch > left:
         raise ValidationError(
-            f"batch of {request.batch} is larger than the {len(candidates)} candidates left in "
+            f"batch of {request.batch} is larger than the {left} candidates left in "
             f"{request.space.name} ({len(plan.queue.excluded)} excluded as measured or queued)"
         )
-    rec = request.strategy.recommend(
-        candidates, request.batch, exclude=plan.queue.excluded, rng=rng
-    )
+    if plan.observations is None:
+        raise ValidationError("the plan holds no observations for the recommender")
+    recommender = request.chooser()
+    rec = recommender.recommend(
+        candidates, plan.observations, request.batch, exclude=plan.queue.excluded,
+        seed=request.seed,
+    )  # fmt: skip
     rows = np.asarray(rec.indices, dtype=np.intp)
     inside, why = domain_verdict(plan.domain, table, screening.batch, rows)
     return tuple(
@@ -186,14 +215,27 @@ def choose(
             composition=screening.batch.composition(int(row)),
             probabilities={name: float(p[row]) for name, p in probs.items()},
             acquisition_score=float(rec.scores[i]),
-            strategy=request.strategy.name,
+            strategy=recommender.name,
             reason=rec.reasons[i] if why[i] is None else f"{rec.reasons[i]}; {OUTSIDE}: {why[i]}",
             model_run_id=plan.champion.id,
             in_domain=inside[i],
             domain_reason=why[i],
+            objectives=_objectives(rec, i, recommender),
         )
         for i, row in enumerate(rec.indices)
     )
+
+
+def _objectives(rec: Any, i: int, recommender: Any) -> dict[str, Any]:
+    """The stored objectives of pick ``i``: P(forms) and its spread, the predicted log10
+    sigma and its sd (None for objective synthesis), the objective and the signal."""
+    sigma = None if rec.log10_sigma is None else float(rec.log10_sigma[i])
+    sd = None if rec.log10_sigma_sd is None else float(rec.log10_sigma_sd[i])
+    return {
+        "p_forms": float(rec.mean_probability[i]), "p_forms_sd": float(rec.spread[i]),
+        "log10_sigma_s_cm": sigma, "log10_sigma_sd": sd,
+        "objective": recommender.objective, "signal": recommender.signal,
+    }  # fmt: skip
 
 
 def queue_batch(
@@ -251,6 +293,7 @@ def result_of(
         lapsed_claims=plan.queue.lapsed,
         dry_run=queued is None,
         skipped={} if queued is None else queued.skipped,
+        recommender=request.chooser().describe(),
     )
 
 
@@ -273,7 +316,8 @@ def propose(
     Raises:
         ValidationError: no champion, or a batch larger than the candidates left.
     """
-    plan = plan_proposals(registry, round_number=round_number)
+    plan = plan_proposals(registry, round_number=round_number, labels=request.labels)
+    check_objective(plan, request)
     if reuse_round and (stored := stored_batch(plan)) is not None:
         log.info("round %s already queued its batch: propose skipped", plan.round_number)
         return stored

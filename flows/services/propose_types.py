@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from experiments.importers.design_spaces import load_space
-from loop.acquisition import Recommender, make_strategy
+from loop.acquisition import Recommender as Strategy
 from loop.chemistry import NasiconComposition
+from loop.recommend import Observations, Recommender, build_recommender
 from loop.screening import ScoringModel, ScreeningResult
-from loop.settings import NasiconConfig
+from loop.settings import LabelConfig, NasiconConfig, ProposalConfig
 from loop.spaces import DesignSpace
 from registry import ModelRunRecord, ProposalRecord, QueueSnapshot
 
@@ -29,16 +30,29 @@ class ProposeRequest:
         fraction: share of each chunk the champion (or committee) scores.
         shortlist: best screened candidates kept for the diverse pick.
         limit: screen only the first ``limit`` compositions of the space.
-        seed: seed of the random strategy and of ties.
+        seed: seed of the random strategy, of ties and of the recommender's surrogate.
+        recommender: what chooses the batch among the screened rows (None: the strategy
+            with the ``[proposals]`` defaults, :func:`loop.recommend.build_recommender`).
+        labels: how outcomes become the labels the recommender learns from.
     """
 
     space: DesignSpace
-    strategy: Recommender
+    strategy: Strategy
     batch: int
     fraction: float = 0.05
     shortlist: int = 2000
     limit: int | None = None
     seed: int = 0
+    recommender: Recommender | None = None
+    labels: LabelConfig = field(default_factory=LabelConfig)
+
+    def chooser(self) -> Recommender:
+        """The recommender of this request (one is built when none was given)."""
+        if self.recommender is not None:
+            return self.recommender
+        rec = build_recommender(ProposalConfig(), strategy=self.strategy.name)
+        rec.strategy = self.strategy
+        return rec
 
     @classmethod
     def from_config(
@@ -51,11 +65,17 @@ class ProposeRequest:
     ) -> ProposeRequest:
         """The ``[proposals]`` settings (space, strategy, batch, stage-2 fraction), with
         ``space``, ``strategy`` and ``batch`` overriding them when given."""
+        recommender = build_recommender(
+            config.proposals, strategy=strategy,
+            threshold_mev=config.labels.ehull_threshold_mev,
+        )  # fmt: skip
         return cls(
             load_space(space or config.proposals.space),
-            make_strategy(strategy or config.proposals.strategy),
+            recommender.strategy,
             batch or config.proposals.batch,
             fraction=config.proposals.stage2_fraction,
+            recommender=recommender,
+            labels=config.labels,
         )
 
 
@@ -69,6 +89,7 @@ class ProposalPlan:
     queue: QueueSnapshot
     round_number: int | None
     domain: Any = None  # the champion round's ApplicabilityDomain (None: not stored)
+    observations: Observations | None = None
 
     @property
     def models(self) -> tuple[ScoringModel, ...]:
@@ -91,6 +112,7 @@ class Proposal:
     status: str | None = None
     in_domain: bool | None = None  # in the training domain of the champion's round
     domain_reason: str | None = None  # why not (None in the domain or not checked)
+    objectives: dict[str, Any] = field(default_factory=dict)  # p_forms, ..., objective, signal
 
     def item(self) -> dict[str, Any]:
         """The item :meth:`registry.repositories.ProposalRepository.add` stores."""
@@ -103,12 +125,17 @@ class Proposal:
             "reason": self.reason,
             "in_domain": self.in_domain,
             "domain_reason": self.domain_reason,
+            **self.objectives,
         }
 
     def to_dict(self, champion: str) -> dict[str, Any]:
         """JSON-ready fields, with P of the champion and the mean P over every model."""
         p = self.probabilities
-        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "composition"}
+        out = {
+            k: v for k, v in dataclasses.asdict(self).items()
+            if k not in ("composition", "objectives")
+        }  # fmt: skip
+        out.update(self.objectives)
         out["p_champion"] = p.get(champion)
         out["p_mean"] = float(np.mean(list(p.values()))) if p else None
         return out
@@ -116,10 +143,13 @@ class Proposal:
     @classmethod
     def stored(cls, record: ProposalRecord) -> Proposal:
         """A proposal as the registry holds it."""
+        names = ("p_forms", "p_forms_sd", "log10_sigma_s_cm", "log10_sigma_sd", "objective",
+                 "signal")  # fmt: skip
         return cls(
             record.formula, None, dict(record.probabilities), record.acquisition_score,
             record.strategy, record.reason, record.model_run_id, record.id, record.status.value,
             record.in_domain, record.domain_reason,
+            {n: getattr(record, n) for n in names if getattr(record, n, None) is not None},
         )  # fmt: skip
 
 
@@ -140,12 +170,15 @@ class ProposeResult:
     dry_run: bool = False
     reused: bool = False
     skipped: dict[str, str] = field(default_factory=dict)
+    recommender: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``propose --json`` document (and what the propose flow returns)."""
         return {
             "space": self.space,
             "strategy": self.strategy,
+            "recommender": dict(self.recommender),
+            "signal": self.recommender.get("signal"),
             "round": self.round_number,
             "champion": {"id": self.champion.id, "algorithm": self.champion.algorithm},
             "screened": self.screened,

@@ -81,6 +81,8 @@ class Recommendation:
     probabilities: dict[str, np.ndarray]
     reasons: list[str]
     min_distance: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    log10_sigma: np.ndarray | None = None  # predicted log10 S/cm of each pick (objectives)
+    log10_sigma_sd: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.formulas)

@@ -1,4 +1,5 @@
-"""Campaign backtests against a lookup oracle (the DFT data set), like BayBE's simulation."""
+"""Campaign backtests against a lookup oracle (the DFT data set), like BayBE's simulation:
+the campaign calls the recommender ``nasicon propose`` uses (:mod:`loop.recommend`)."""
 
 from loop.simulation.campaign import (
     BASELINE,
@@ -8,6 +9,8 @@ from loop.simulation.campaign import (
     backtest,
     run_campaign,
     seed_sets,
+    simulation_step,
+    step_seed,
 )
 from loop.simulation.figures import discovery_curves_figure
 from loop.simulation.pool import LabelledPool, dft_pool
@@ -45,4 +48,6 @@ __all__ = [
     "make_surrogate",
     "run_campaign",
     "seed_sets",
+    "simulation_step",
+    "step_seed",
 ]

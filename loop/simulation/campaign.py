@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from loop.acquisition.strategies import Candidates, Recommender, make_strategy
 from loop.errors import ValidationError
 from loop.progress import NullProgress, ProgressHook
+from loop.recommend import FEATURE_SETS, Recommender, build_recommender
+from loop.settings import ProposalConfig
 from loop.simulation.pool import LabelledPool
-from loop.simulation.surrogate import Surrogate, feature_matrix, make_surrogate
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +91,41 @@ class CampaignTrace:
         return int(sum(self.hits_per_batch))
 
 
+def step_seed(seed: int, repeat: int, step: int) -> int:
+    """The seed of one campaign step (surrogate and ties), from the backtest's seed."""
+    return int(np.random.default_rng([seed, repeat, step]).integers(2**31 - 1))
+
+
+def simulation_step(
+    pool: LabelledPool,
+    labelled: np.ndarray,
+    recommender: Recommender,
+    size: int,
+    seed: int,
+) -> np.ndarray:
+    """Pool rows the recommender picks next: candidates are the unlabelled rows, the
+    observations the labelled ones (labels and Ehull), exactly what ``propose`` hands it."""
+    open_rows = np.flatnonzero(~labelled)
+    rec = recommender.recommend(
+        pool.compositions.take(open_rows),
+        pool.observations(np.flatnonzero(labelled)),
+        size,
+        seed=seed,
+    )
+    return open_rows[rec.indices]
+
+
 def run_campaign(
     pool: LabelledPool,
-    features: np.ndarray,
-    strategy: Recommender,
-    surrogate: Surrogate | None,
+    recommender: Recommender,
     seed_rows: np.ndarray,
     settings: CampaignSettings,
-    rng: np.random.Generator,
+    *,
+    seed: int = 0,
+    repeat: int = 0,
 ) -> CampaignTrace:
-    """One campaign from ``seed_rows`` until ``settings.budget`` rows are labelled.
-
-    ``surrogate`` may be None for a strategy that ignores probabilities (random).
-    """
+    """One campaign from ``seed_rows`` until ``settings.budget`` rows are labelled (or no
+    candidate is left at the recommender's minimum distance)."""
     start = time.perf_counter()
     labelled = np.zeros(len(pool), dtype=bool)
     labelled[seed_rows] = True
@@ -112,16 +134,11 @@ def run_campaign(
     hits: list[int] = []
     while n_labelled < settings.budget:
         size = min(settings.batch_size, settings.budget - n_labelled)
-        open_rows = np.flatnonzero(~labelled)
-        if surrogate is None:
-            probs = np.full((len(open_rows), 1), 0.5)
-        else:
-            train = np.flatnonzero(labelled)
-            surrogate.fit(features[train], pool.labels[train], pool.ehull_mev[train])
-            probs = surrogate.predict_committee(features[open_rows])
-        candidates = Candidates(pool.formulas[open_rows], features[open_rows], probs)
-        rec = strategy.recommend(candidates, size, rng=rng)
-        picks = open_rows[rec.indices]
+        picks = simulation_step(
+            pool, labelled, recommender, size, step_seed(seed, repeat, len(batches))
+        )
+        if len(picks) == 0:
+            break
         labelled[picks] = True
         n_labelled += len(picks)
         batches.append(picks)
@@ -140,14 +157,18 @@ class BacktestResult:
     feature_set: str
     labels: np.ndarray = field(repr=False)
     traces: dict[str, list[CampaignTrace]] = field(default_factory=dict)
+    signal: str = "labels"
+    min_distance: float = 0.0
 
     def hits(self, strategy: str) -> np.ndarray:
         """(repeats,) hits among the proposals of each campaign."""
         return np.array([t.hits for t in self.traces[strategy]], dtype=float)
 
     def enhancement(self, strategy: str) -> float:
-        """Mean hits / (n proposed x accessible fraction)."""
-        expected = self.settings.n_proposed * self.accessible_fraction
+        """Mean hits / (n proposed x accessible fraction) (n proposed: what each campaign
+        actually proposed, fewer when the minimum distance ran the pool dry)."""
+        n = np.mean([len(t.proposed) for t in self.traces[strategy]])
+        expected = n * self.accessible_fraction
         return float(self.hits(strategy).mean() / expected) if expected > 0 else float("nan")
 
     def curves(self, strategy: str) -> np.ndarray:
@@ -195,6 +216,8 @@ class BacktestResult:
             "repeats": len(next(iter(self.traces.values()))) if self.traces else 0,
             "surrogate": self.surrogate,
             "features": self.feature_set,
+            "signal": self.signal,
+            "min_distance": self.min_distance,
         }
 
 
@@ -213,33 +236,48 @@ def backtest(
     settings: CampaignSettings = CampaignSettings(),
     repeats: int = 5,
     seed: int = 0,
-    surrogate: str = "rf",
-    feature_set: str = "engine",
+    surrogate: str | None = None,
+    feature_set: str = "engine+elements",
+    signal: str = "labels",
+    min_distance: float = 0.0,
     progress: ProgressHook | None = None,
 ) -> BacktestResult:
     """Run every strategy (plus ``random``) for ``repeats`` campaigns on shared seed sets.
 
+    A strategy name becomes a recommender through :func:`loop.recommend.build_recommender`
+    (the function propose uses) with ``signal``, ``surrogate`` (None: the signal's default),
+    ``feature_set`` and ``min_distance``; a :class:`Recommender` is used as given.
     ``progress`` receives one step per campaign (bar ``backtest``); None shows nothing.
 
     Raises:
         ValidationError: settings that do not fit the pool, repeats < 1, an unknown
-            strategy, surrogate or feature set.
+            strategy, signal, surrogate or feature set.
     """
     settings.check(len(pool))
     if repeats < 1:
         raise ValidationError(f"repeats must be at least 1, got {repeats}")
+    if feature_set not in FEATURE_SETS:
+        raise ValidationError(
+            f"unknown feature set {feature_set!r} (one of {', '.join(FEATURE_SETS)})"
+        )
+    config = ProposalConfig(signal=signal, surrogate=surrogate, features=feature_set)
+
+    def build(name: str) -> Recommender:
+        return build_recommender(
+            config, strategy=name, min_distance=min_distance, threshold_mev=pool.threshold_mev
+        )
+
     recommenders: dict[str, Recommender] = {}
     for s in strategies:
-        rec = make_strategy(s) if isinstance(s, str) else s
+        rec = build(s) if isinstance(s, str) else s
         recommenders[rec.name] = rec
-    recommenders.setdefault(BASELINE, make_strategy(BASELINE))
-    threshold = pool.threshold_mev
-    make_surrogate(surrogate)  # fail fast on an unknown name
-    features, _ = feature_matrix(pool, feature_set)
+    recommenders.setdefault(BASELINE, build(BASELINE))
+    first = next(iter(recommenders.values()))
     seeds = seed_sets(len(pool), settings.seed_size, repeats, seed)
     result = BacktestResult(
-        settings, pool.accessible_fraction, len(pool), surrogate, feature_set,
-        np.asarray(pool.labels, dtype=bool),
+        settings, pool.accessible_fraction, len(pool), first.surrogate, first.feature_set,
+        np.asarray(pool.labels, dtype=bool), signal=first.signal,
+        min_distance=first.min_distance,
     )  # fmt: skip
     total = len(recommenders) * repeats
     progress = progress or NullProgress()
@@ -248,9 +286,7 @@ def backtest(
         traces = []
         for r, seed_rows in enumerate(seeds):
             progress.advance("backtest", 0, description=f"{name} campaign {r + 1}/{repeats}")
-            model = None if name == BASELINE else make_surrogate(surrogate, seed + r, threshold)
-            rng = np.random.default_rng([seed, r, 1])
-            traces.append(run_campaign(pool, features, rec, model, seed_rows, settings, rng))
+            traces.append(run_campaign(pool, rec, seed_rows, settings, seed=seed, repeat=r))
             progress.advance("backtest")
         result.traces[name] = traces
         log.info("%s: enhancement %.2f", name, result.enhancement(name))

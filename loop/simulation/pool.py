@@ -14,6 +14,7 @@ import pandas as pd
 from loop.descriptors import NUMERIC_DESCRIPTORS, describe
 from loop.descriptors.occupancy import OccupancyBatch, parse_formulas
 from loop.errors import ValidationError
+from loop.recommend.data import Compositions, Observations
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,18 @@ class LabelledPool:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def compositions(self) -> Compositions:
+        """Every row as the recommender's :class:`~loop.recommend.Compositions`."""
+        return Compositions(self.formulas, self.batch, self.descriptors.reset_index(drop=True))
+
+    def observations(self, rows: np.ndarray) -> Observations:
+        """What a lab would have observed on ``rows``: labels, and Ehull (computed)."""
+        rows = np.asarray(rows, dtype=np.intp)
+        return Observations.of(
+            self.compositions.take(rows), self.labels[rows], ehull_mev=self.ehull_mev[rows]
+        )
 
     @property
     def accessible_fraction(self) -> float:

@@ -48,8 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "spaces": ("design_commands", "Design spaces: built-in grids and user TOML files."),
     "propose": ("design_commands", "Screen a design space with the registry's models and "
                 "queue a diverse batch."),
-    "simulate": ("design_commands", "Backtest campaigns against the DFT data set: hits and "
-                 "enhancement factor per strategy."),
+    "simulate": ("simulate_commands", "Backtest campaigns against the DFT data set (or your "
+                 "own --pool): hits and enhancement factor per strategy."),
     "discover": ("discovery_commands", "Find 2D descriptors of NASICON stability by SIS + "
                  "machine-learned ranking."),
     "retrain": ("retrain_commands", "Cross-validate, tune and compare every model; store the "

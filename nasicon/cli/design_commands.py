@@ -1,8 +1,8 @@
-"""``nasicon spaces``, ``nasicon simulate`` and ``nasicon propose``: where to look next.
+"""``nasicon spaces`` and ``nasicon propose``: where to look next (``simulate``:
+:mod:`nasicon.cli.simulate_commands`).
 
 * ``spaces list`` / ``spaces show NAME``: the built-in (or a TOML) design space, its size and
   how much of the DFT data set and of the literature compositions it holds;
-* ``simulate``: campaign backtest against the DFT data set (every strategy plus random);
 * ``propose``: screen a space with the registry's models and queue a diverse batch.
 """
 
@@ -18,7 +18,7 @@ from rich.console import Console
 
 from loop.errors import DataMissingError, ValidationError
 from nasicon.cli.context import state
-from nasicon.cli.options import STRATEGY_NAMES, AsJson, DftData
+from nasicon.cli.options import STRATEGY_NAMES, AsJson
 from nasicon.cli.output import Table
 from nasicon.cli.progress import rich_progress
 
@@ -31,9 +31,7 @@ console = Console()
 Kappa = Annotated[float, typer.Option("--kappa", help="UCB: weight of the committee spread.")]
 TieTolerance = Annotated[
     float,
-    typer.Option(
-        "--tie-tolerance", help="Batch diversity among candidates within this score gap."
-    ),
+    typer.Option("--tie-tolerance", help="Batch diversity among candidates within this score gap."),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
 
@@ -78,8 +76,7 @@ def _coverage_facts(space: DesignSpace, refs: dict[str, Any]) -> dict[str, Any]:
         facts["literature_contained"] = {"error": refs["literature"]}
     else:
         facts["literature_contained"] = {
-            label: bool(coverage(space, [f]).n_contained)
-            for label, f in refs["literature"].items()
+            label: bool(coverage(space, [f]).n_contained) for label, f in refs["literature"].items()
         }
     return facts
 
@@ -181,135 +178,22 @@ def spaces_show(
     console.print(table)
 
 
-def _strategies(values: list[str] | None) -> list[str]:
-    names: list[str] = []
-    for value in values or ["exploit"]:
-        for name in filter(None, (v.strip() for v in value.split(","))):
-            if name not in STRATEGY_NAMES:
-                raise ValidationError(
-                    f"unknown strategy {name!r} (one of {', '.join(STRATEGY_NAMES)})"
-                )
-            if name not in names:
-                names.append(name)
-    return names
-
-
-def simulate(
-    ctx: typer.Context,
-    seed_size: int = typer.Option(20, "--seed-size", help="Random labelled seed set size."),
-    batch: int = typer.Option(8, "--batch", help="Compositions proposed per round."),
-    budget: int = typer.Option(
-        200, "--budget", help="Labelled compositions in total, seed set included."
-    ),
-    strategy: list[str] = typer.Option(
-        None,
-        "--strategy",
-        "-s",
-        help="exploit, uncertainty, ucb or random; repeatable or comma-separated.",
-    ),
-    repeats: int = typer.Option(
-        5, "--repeats", "-r", help="Campaigns per strategy (shared seed sets)."
-    ),
-    as_json: AsJson = False,
-    data: DftData = None,
-    surrogate: str = typer.Option(
-        "et+gp-ehull",
-        help="Surrogate: et+gp-ehull (default: extra trees + Gaussian process on the revealed "
-        "Ehull, the best measured), et-ehull, rf-ehull, gp-ehull; rf, rf-balanced, et, rf+et, "
-        "gnb, logistic (labels only).",
-    ),
-    features: str = typer.Option(
-        "engine+elements",
-        help="Surrogate inputs: engine+elements (default), engine, dataset, elements.",
-    ),
-    kappa: Kappa = 1.0,
-    tie_tolerance: TieTolerance = 0.0,
-    seed: int = typer.Option(0, help="Random seed of the seed sets and surrogates."),
-    figure: Path | None = typer.Option(None, "--figure", help="PNG path (default: reports dir)."),
-    quiet: Quiet = False,
-) -> None:
-    """Backtest campaigns against the DFT data set: hits and enhancement factor per strategy."""
-    from experiments.importers.dft import read_dft_dataset
-    from loop.acquisition import make_strategy
-    from loop.simulation import (
-        FEATURE_SETS,
-        SURROGATES,
-        CampaignSettings,
-        backtest,
-        dft_pool,
-        discovery_curves_figure,
-    )
-    from registry.reports import save_figure
-
-    cfg = state(ctx).config()
-    names = _strategies(strategy)
-    if surrogate not in SURROGATES:
-        raise ValidationError(f"unknown surrogate {surrogate!r} (one of {', '.join(SURROGATES)})")
-    if features not in FEATURE_SETS:
-        raise ValidationError(
-            f"unknown feature set {features!r} (one of {', '.join(FEATURE_SETS)})"
-        )
-    if repeats < 1:
-        raise ValidationError(f"--repeats must be at least 1, got {repeats}")
-    if tie_tolerance < 0:
-        raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
-    recommenders = [
-        make_strategy(n, tie_tolerance=tie_tolerance, **({"kappa": kappa} if n == "ucb" else {}))
-        for n in names
-    ]
-    settings = CampaignSettings(seed_size, batch, budget)
-    pool = dft_pool(read_dft_dataset(data or cfg.data.dft_path), cfg.labels.ehull_threshold_mev)
-    settings.check(len(pool))
-    with rich_progress(not quiet) as progress:
-        result = backtest(
-            pool,
-            recommenders,
-            settings=settings,
-            repeats=repeats,
-            seed=seed,
-            surrogate=surrogate,
-            feature_set=features,
-            progress=progress,
-        )
-    png = figure or Path(cfg.data.reports_dir) / "simulate_discovery_curve.png"
-    save_figure(discovery_curves_figure(result), png)
-    out = result.to_dict()
-    out["figure"] = str(png)
-    if as_json:
-        typer.echo(json.dumps(out, indent=2))
-        return
-    table = Table(
-        title=(
-            f"Backtest: seed {seed_size}, batch {batch}, budget {budget} "
-            f"({settings.n_proposed} proposed), {repeats} repeats, surrogate {surrogate}"
-        )
-    )
-    for col in ("strategy", "hits mean", "hits sd", "precision", "enhancement", "s/campaign"):
-        table.add_column(col, justify="left" if col == "strategy" else "right")
-    for name, s in out["strategies"].items():
-        table.add_row(
-            name,
-            f"{s['hits_mean']:.1f}",
-            f"{s['hits_sd']:.1f}",
-            f"{s['precision']:.1%}",
-            f"{out['enhancement'][name]:.2f}",
-            f"{s['seconds_per_campaign']:.1f}",
-        )
-    console.print(table)
-    console.print(
-        f"accessible fraction of the pool {out['accessible_fraction']:.3f}; ideal enhancement "
-        f"{out['ideal_enhancement']:.2f}; random baseline measured "
-        f"{out['random_baseline']['enhancement']:.2f}\ndiscovery curves: {png}",
-        highlight=False,
-    )
-
-
 def propose(
     ctx: typer.Context,
     space_name: str = typer.Option(..., "--space", help="Built-in space name or TOML path."),
     batch: int = typer.Option(..., "--batch", help="Compositions to queue."),
     strategy: str = typer.Option(
-        "exploit", "--strategy", help="exploit, uncertainty, ucb or random."
+        "exploit",
+        "--strategy",
+        help="exploit, uncertainty, ucb or random; with --objective both: constrained_ei, "
+        "pareto or desirability.",
+    ),
+    objective: str | None = typer.Option(
+        None,
+        "--objective",
+        help="synthesis (P(forms)), conductivity (expected improvement of log10 sigma) or "
+        "both (default [proposals] objective); conductivity and both need conductivity "
+        "records.",
     ),
     kappa: Kappa = 1.0,
     tie_tolerance: TieTolerance = 0.0,
@@ -319,7 +203,18 @@ def propose(
         None, "--round", help="Round number (default: latest)."
     ),
     limit: int | None = typer.Option(None, help="Screen only the first N compositions."),
-    seed: int = typer.Option(0, help="Random seed (random strategy)."),
+    seed: int = typer.Option(0, help="Random seed (random strategy, ties, surrogate)."),
+    signal: str | None = typer.Option(
+        None,
+        "--signal",
+        help="What the surrogate learns from: labels or ehull (default [proposals] signal).",
+    ),
+    min_distance: float | None = typer.Option(
+        None,
+        "--min-distance",
+        help="Smallest distance between two picks, atoms per formula unit (default "
+        "[proposals] min_distance).",
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the batch, queue nothing."),
     as_json: AsJson = False,
     quiet: Quiet = False,
@@ -328,22 +223,28 @@ def propose(
     from experiments.importers.design_spaces import load_space
     from flows.services.propose import ProposeRequest
     from flows.services.propose import propose as propose_batch
-    from loop.acquisition import make_strategy
+    from loop.recommend import build_recommender
+    from loop.recommend.objectives import MULTI_STRATEGIES
     from registry import Registry
 
     cfg = state(ctx).config()
-    if strategy not in STRATEGY_NAMES:
-        raise ValidationError(f"unknown strategy {strategy!r} (one of {', '.join(STRATEGY_NAMES)})")
+    names = (*STRATEGY_NAMES, *MULTI_STRATEGIES)
+    if strategy not in names:
+        raise ValidationError(f"unknown strategy {strategy!r} (one of {', '.join(names)})")
     if tie_tolerance < 0:
         raise ValidationError(f"--tie-tolerance must be >= 0, got {tie_tolerance:g}")
-    options: dict[str, Any] = {"kappa": kappa} if strategy == "ucb" else {}
-    rec = make_strategy(strategy, tie_tolerance=tie_tolerance, **options)
+    proposals = cfg.proposals.model_copy(update={"tie_tolerance": tie_tolerance, "kappa": kappa})
+    rec = build_recommender(
+        proposals, strategy=strategy, signal=signal, min_distance=min_distance,
+        threshold_mev=cfg.labels.ehull_threshold_mev, objective=objective,
+    )  # fmt: skip
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
     space = load_space(space_name)
     request = ProposeRequest(
-        space, rec, batch, fraction=fraction, shortlist=shortlist, limit=limit, seed=seed
-    )
+        space, rec.strategy, batch, fraction=fraction, shortlist=shortlist, limit=limit,
+        seed=seed, recommender=rec, labels=cfg.labels,
+    )  # fmt: skip
     with Registry.from_config(cfg) as registry, rich_progress(not quiet) as progress:
         result = propose_batch(
             registry, request, round_number=round_number, dry_run=dry_run, progress=progress
@@ -380,9 +281,8 @@ def propose(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``spaces``, ``simulate`` and ``propose`` to ``app``."""
+    """Add ``spaces`` and ``propose`` to ``app``."""
     spaces_app.command("list")(spaces_list)
     spaces_app.command("show")(spaces_show)
     app.add_typer(spaces_app, name="spaces")
-    app.command("simulate")(simulate)
     app.command("propose")(propose)

@@ -98,4 +98,17 @@ def new_row(
         domain_reason=item.get("domain_reason"),
         status=ProposalStatus.QUEUED.value, status_changed_at=now, status_changed_by=who,
         created_at=now,
+        **{name: _objective(item.get(name), name) for name in OBJECTIVE_FIELDS},
     )  # fmt: skip
+
+
+#: Optional objective fields of a proposal (migration 0005), floats except the two names.
+OBJECTIVE_FIELDS = (
+    "p_forms", "p_forms_sd", "log10_sigma_s_cm", "log10_sigma_sd", "objective", "signal",
+)  # fmt: skip
+
+
+def _objective(value: Any, name: str) -> Any:
+    if value is None:
+        return None
+    return str(value) if name in ("objective", "signal") else float(value)

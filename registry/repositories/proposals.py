@@ -25,6 +25,7 @@ from registry.errors import NotFoundError, QueueTransitionError, RegistryError
 from registry.queue import ProposalStatus, claim_expired, claim_expiry
 from registry.repositories.base import Repository, chunks
 from registry.repositories.proposal_rows import (
+    OBJECTIVE_FIELDS,
     OPEN_VALUES,
     SYSTEM_USER,
     event_row,
@@ -96,6 +97,7 @@ class ProposalRepository(Repository):
                 status_changed_at=r.status_changed_at, status_changed_by=r.status_changed_by,
                 claimed_by=r.claimed_by, claim_expires_at=r.claim_expires_at,
                 created_at=r.created_at, in_domain=r.in_domain, domain_reason=r.domain_reason,
+                **{name: getattr(r, name) for name in OBJECTIVE_FIELDS},
             )
             for r in rows
         ]  # fmt: skip
@@ -109,7 +111,9 @@ class ProposalRepository(Repository):
         :class:`~loop.chemistry.NasiconComposition`, stored as given) or ``formula`` (any
         notation, parsed), and optionally ``model_run_id``, ``probabilities`` (model -> P),
         ``acquisition_score``, ``reason``, ``in_domain`` and ``domain_reason`` (in the
-        training domain of the model run's round, and why not). A composition already open
+        training domain of the model run's round, and why not) and the objectives of
+        :data:`OBJECTIVE_FIELDS` (``p_forms``, ``p_forms_sd``, ``log10_sigma_s_cm``,
+        ``log10_sigma_sd``, ``objective``, ``signal``). A composition already open
         in the queue or already measured is skipped; the returned list holds the ids of the queued
         proposals (repeats of this round included) and its ``skipped`` maps each skipped
         formula to the reason. Only the rows of these compositions are read.

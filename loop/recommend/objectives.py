@@ -1,0 +1,130 @@
+"""Two objectives: P(forms) and the predicted conductivity, and how a batch trades them off.
+
+* :class:`ConductivityPredictor`: the protocol a conductivity surrogate follows
+  (``fit(x, log10_sigma)``, ``predict(x) -> (mean, sd)``, log10 of S/cm at 25 C); the
+  conductivity regressor of ``loop/conductivity/`` can be plugged in behind it;
+* :class:`GPConductivity`: the default, a Gaussian process on standardised descriptors. With
+  fewer than :data:`MIN_ROWS` records it predicts their mean (or -6) with the prior sd
+  :data:`PRIOR_SD_DECADES`: it says it does not know rather than pretend;
+* strategies over (P(forms), mean, sd): ``constrained_ei`` (expected improvement of log10
+  sigma over the best observed, times P(forms)), ``pareto`` (non-dominated fronts of
+  (P(forms), mean), front by front; the batch's minimum distance keeps it diverse) and
+  ``desirability`` (P(forms) x a linear desirability of the mean from 1e-6 S/cm (0) to
+  1e-2 S/cm (1)).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from scipy.stats import norm
+
+OBJECTIVES = ("synthesis", "conductivity", "both")
+MULTI_STRATEGIES = ("constrained_ei", "pareto", "desirability")
+MIN_ROWS = 3
+PRIOR_SD_DECADES = 2.0
+DESIRABLE_LOG10 = (-6.0, -2.0)  # log10 S/cm: desirability 0 at the first, 1 at the second
+
+
+@runtime_checkable
+class ConductivityPredictor(Protocol):
+    """Predicts log10 of the conductivity at 25 C (S/cm) with an sd."""
+
+    def fit(self, x: np.ndarray, log10_sigma: np.ndarray) -> Any: ...
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class GPConductivity:
+    """Gaussian process on standardised inputs (constant x RBF + white noise)."""
+
+    seed: int = 0
+    fitted_: Any = field(default=None, init=False, repr=False)
+    prior_: tuple[float, float] = field(default=(-6.0, PRIOR_SD_DECADES), init=False)
+
+    def fit(self, x: np.ndarray, log10_sigma: np.ndarray) -> GPConductivity:
+        """Fit on the finite rows (fewer than :data:`MIN_ROWS`: keep only the prior)."""
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        y = np.asarray(log10_sigma, dtype=float)
+        keep = np.isfinite(y)
+        x, y = np.asarray(x, dtype=float)[keep], y[keep]
+        self.fitted_ = None
+        self.prior_ = (float(y.mean()) if len(y) else -6.0, PRIOR_SD_DECADES)
+        if len(y) < MIN_ROWS:
+            return self
+        kernel = ConstantKernel(1.0) * RBF(3.0) + WhiteKernel(0.1)
+        model = make_pipeline(
+            StandardScaler(), GaussianProcessRegressor(kernel, normalize_y=True,
+                                                       random_state=self.seed),
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.fitted_ = model.fit(x, y)
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, sd) of log10 sigma, S/cm, each (N,)."""
+        n = len(x)
+        if self.fitted_ is None:
+            mean, sd = self.prior_
+            return np.full(n, mean), np.full(n, sd)
+        scaler, gp = self.fitted_[0], self.fitted_[-1]
+        mu, sd = gp.predict(scaler.transform(np.asarray(x, dtype=float)), return_std=True)
+        return np.asarray(mu, dtype=float), np.asarray(sd, dtype=float)
+
+
+def expected_improvement(mean: np.ndarray, sd: np.ndarray, best: float) -> np.ndarray:
+    """EI of a maximised quantity over ``best`` (same units as the mean)."""
+    sd = np.maximum(np.asarray(sd, dtype=float), 1e-9)
+    z = (np.asarray(mean, dtype=float) - best) / sd
+    return sd * (z * norm.cdf(z) + norm.pdf(z))
+
+
+def desirability(mean: np.ndarray) -> np.ndarray:
+    """Linear desirability of log10 sigma: 0 at 1e-6 S/cm, 1 at 1e-2 S/cm, clipped."""
+    lo, hi = DESIRABLE_LOG10
+    return np.clip((np.asarray(mean, dtype=float) - lo) / (hi - lo), 0.0, 1.0)
+
+
+def pareto_fronts(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N,) front index (0 = non-dominated) of two maximised objectives."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    rank = np.full(len(a), -1)
+    left = np.arange(len(a))
+    front = 0
+    while len(left):
+        aa, bb = a[left], b[left]
+        dominated = (
+            (aa[None, :] >= aa[:, None]) & (bb[None, :] >= bb[:, None])
+            & ((aa[None, :] > aa[:, None]) | (bb[None, :] > bb[:, None]))
+        ).any(1)  # fmt: skip
+        rank[left[~dominated]] = front
+        left = left[dominated]
+        front += 1
+    return rank
+
+
+def multi_objective_scores(
+    strategy: str, p_forms: np.ndarray, mean: np.ndarray, sd: np.ndarray, best: float
+) -> np.ndarray:
+    """Acquisition score (higher is better) of a multi-objective strategy.
+
+    ``pareto``: minus the front index, ties within a front by P(forms) x desirability.
+    """
+    p = np.asarray(p_forms, dtype=float)
+    if strategy == "constrained_ei":
+        return expected_improvement(mean, sd, best) * p
+    if strategy == "desirability":
+        return p * desirability(mean)
+    if strategy == "pareto":
+        return -pareto_fronts(p, mean) + 0.5 * p * desirability(mean)
+    raise ValueError(f"unknown multi-objective strategy {strategy!r}")
