@@ -17,12 +17,12 @@ from loop.simulation.user_pool import experiments_to, user_pool
 
 @pytest.fixture(scope="module")
 def history(dft_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """120 DFT rows as a user's table (formula, Ehull, a 0/1 label), plus two Li rows the
-    sodium-only engine refuses."""
+    """120 DFT rows as a user's table (formula, Ehull, a 0/1 label), plus two rows the
+    engine refuses (K fits no NASICON site; a Li/Na mixture is refused)."""
     rows = dft_frame.iloc[::32].head(120)
     frame = pd.DataFrame(
         {
-            "formula": [*rows["CompName"].to_list(), "LiSn2(PO4)3", "Li3Zr2Si2PO12"],
+            "formula": [*rows["CompName"].to_list(), "KSn2(PO4)3", "Na2LiZr2Si2PO12"],
             "ehull_mev": [*rows["NewEhullLst"].to_list(), 1.0, 2.0],
         }
     )
@@ -47,7 +47,7 @@ def test_pool_backtest_json(history: Path, tmp_path: Path) -> None:
     }  # fmt: skip
     assert out["pool"]["rows"] == 120 and out["pool"]["refused"] == 2
     assert [r["line"] for r in out["pool"]["refused_rows"]] == [122, 123]
-    assert "left out: pool line 122 'LiSn2(PO4)3'" in result.stderr  # listed
+    assert "left out: pool line 122 'KSn2(PO4)3'" in result.stderr  # listed
     assert out["positives_in_pool"] == 24  # 20 % of 120 (no ties in Ehull)
     assert out["acceleration_factor"]["random"] == pytest.approx(1.0)
     shares = out["share_of_positives_found"]
@@ -93,7 +93,7 @@ def test_bad_pool_input_exits_2(
 
 def test_too_few_rows(tmp_path: Path) -> None:
     path = tmp_path / "few.csv"
-    pd.DataFrame({"formula": ["Na3Zr2Si2PO12", "LiSn2(PO4)3"], "y": [1.0, 2.0]}).to_csv(path)
+    pd.DataFrame({"formula": ["Na3Zr2Si2PO12", "KSn2(PO4)3"], "y": [1.0, 2.0]}).to_csv(path)
     result = run_cli(["simulate", "--quiet", "--pool", str(path), "--target", "y"], cwd=tmp_path)
     assert result.error_message().startswith("only 1 usable rows in the pool (1 refused")
     with pytest.raises(ValidationError, match="top fraction must be between 0 and 1"):
