@@ -5,7 +5,9 @@ doubled) and a permanent outage is one line; an unreachable Prefect server fails
 one line and the round resumes later without duplicates.
 
 The kill points are seeded random delays after the start, within the wall time of one
-uninterrupted run of the same command: 3 per command here, 20 in the ``slow`` versions.
+uninterrupted run of the same command: 3 per command (``record batch`` and ``propose`` in
+``make test``; ``ingest`` and ``round`` behind the ``slow`` marker, since
+``tests/test_flows.py`` already kills a round in ``make test``), 20 in the ``slow`` versions.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def test_record_batch_killed_at_random_points(trained_lab: FaultLab) -> None:
     _kill_batches(trained_lab, ["record", "batch", "--by", "k"], FAST_POINTS, 200, "rb")
 
 
+@pytest.mark.slow  # make test: tests/test_flows.py kills a round; record batch below
 @pytest.mark.prefect
 def test_ingest_killed_at_random_points(trained_lab: FaultLab, prefect_api: str) -> None:
     trained_lab.prefect_api = prefect_api
@@ -149,6 +152,7 @@ def _kill_round(lab: FaultLab, points: int) -> None:
     assert all(per_round.get(n) == 4 for n in finished if n > 1), per_round
 
 
+@pytest.mark.slow  # make test keeps test_flows.py's killed-round test (one kill point)
 @pytest.mark.prefect
 def test_round_killed_at_random_points(
     tmp_path_factory, dft_data_dir: Path, literature_csv: Path, prefect_api: str
