@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 console = Console(soft_wrap=True)
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# The first start of Prefect's temporary server in a fresh PREFECT_HOME migrates its database:
+# 25 s measured on a busy 2-core machine, over Prefect's default wait of 20 s (make demo in a
+# fresh clone failed with "Timed out while attempting to connect to ephemeral Prefect API
+# server"). A user's own value wins.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 
 
 def _runner(dask: bool, dask_address: str | None, workers: int):
