@@ -1,25 +1,10 @@
 """Checks on input files shared by the readers: one specific sentence for each way a path
-is not a readable file (missing, a directory, a pipe or device)."""
+is not a readable file (missing, a directory, a pipe or device). The check itself is the raw
+store's (:func:`registry.raw_files.require_regular_file`), so a reader and the store word a
+bad path alike."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from registry.raw_files import require_regular_file
 
-from loop.errors import DataMissingError, ValidationError
-
-
-def require_regular_file(path: str | Path, what: str) -> Path:
-    """``path`` as a :class:`Path` if it is a regular file.
-
-    Raises:
-        DataMissingError: nothing is there.
-        ValidationError: a directory, or not a regular file (FIFO, device, socket).
-    """
-    p = Path(path)
-    if not p.exists():
-        raise DataMissingError(f"{what} {p} does not exist")
-    if p.is_dir():
-        raise ValidationError(f"{what} {p} is a directory, not a file")
-    if not p.is_file():
-        raise ValidationError(f"{what} {p} is not a regular file (a pipe, device or socket)")
-    return p
+__all__ = ["require_regular_file"]
