@@ -18,6 +18,12 @@ POSTGRES_ADMIN_URL = os.environ.get(
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# pytest-xdist runs the suite in worker processes (``make test``: two, one per core). Each
+# worker gets its own Prefect home, so two temporary Prefect servers never migrate one
+# SQLite file at the same time; ``nasicon`` subprocesses inherit it.
+if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    _home = Path(os.environ.get("PREFECT_HOME", REPO / ".prefect"))
+    os.environ["PREFECT_HOME"] = str(_home / f"xdist-{_worker}")
 
 
 def _require(path: Path, what: str) -> Path:
