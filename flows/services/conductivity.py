@@ -109,10 +109,16 @@ def _write_pointer(folder: Path, doc: dict[str, Any]) -> None:
 
 
 def train_conductivity(
-    registry: Registry, config: NasiconConfig, *, algorithm: str = "extra_trees", seed: int = 0
+    registry: Registry,
+    config: NasiconConfig,
+    *,
+    algorithm: str = "extra_trees",
+    seed: int = 0,
+    n_estimators: int = 300,
 ) -> dict[str, Any]:
-    """Fit the conductivity model on the registry's records and store it (artifact +
-    ``latest.json``); returns the pointer document (metrics, counts, artifact)."""
+    """Fit the conductivity model (``n_estimators`` trees) on the registry's records and
+    store it (artifact + ``latest.json``); returns the pointer document (metrics, counts,
+    artifact)."""
     data = training_set(conductivity_rows(registry))
     t = data.targets
     model = fit_conductivity_model(
@@ -123,6 +129,7 @@ def train_conductivity(
         t["reference"].tolist(),
         algorithm=algorithm,
         seed=seed,
+        n_estimators=n_estimators,
     )
     counts = {
         "records": data.n_records,
