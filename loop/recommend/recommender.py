@@ -46,7 +46,7 @@ from loop.recommend.objectives import (
     expected_improvement,
     multi_objective_scores,
 )
-from loop.recommend.surrogates import SURROGATES, make_surrogate
+from loop.recommend.surrogates import SURROGATES, PhaseFractionSurrogate, make_surrogate
 from loop.settings import ProposalConfig
 
 log = logging.getLogger(__name__)
@@ -194,9 +194,9 @@ class Recommender:
         )
         x = surrogate_features(candidates.batch, candidates.descriptors, elements, self.feature_set)
         model = make_surrogate(self.surrogate, seed, self.threshold_mev)
-        if self.signal == "phase_fraction":
-            model.impurity_threshold = self.impurity_threshold  # type: ignore[union-attr]
-            model.fit(x_train, obs.labels, None, obs.phase_fraction)  # type: ignore[call-arg]
+        if isinstance(model, PhaseFractionSurrogate):
+            model.impurity_threshold = self.impurity_threshold
+            model.fit(x_train, obs.labels, None, obs.phase_fraction)
         else:
             model.fit(x_train, obs.labels, obs.ehull_mev if self.signal == "ehull" else None)
         return model.predict_committee(x)
