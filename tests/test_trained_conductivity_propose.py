@@ -106,3 +106,21 @@ def test_the_default_is_the_gaussian_process(conducting: Path, tmp_path: Path) -
     doc = json.loads(gp.stdout)
     assert doc["recommender"]["conductivity_model"] == "gp"
     assert all("Gaussian process on the registry's 25 C" in p["reason"] for p in doc["proposals"])
+
+
+def test_a_round_is_refused_before_any_work(
+    conducting: Path, tmp_path: Path, dft_data_dir: Path
+) -> None:
+    url = _lab(conducting, tmp_path)
+    env = {
+        "NASICON_PROPOSALS__OBJECTIVE": "both",
+        "NASICON_PROPOSALS__CONDUCTIVITY_MODEL": "trained",
+        "NASICON_DATA__DFT_PATH": str(dft_data_dir),
+    }
+    with Registry.from_url(url) as reg:
+        before = reg.run(lambda uow: uow.rounds.latest(), write=False)
+    refused = run_cli(["--db", url, "round", "--space", "lu.toml"], cwd=tmp_path, env=env)
+    assert "run nasicon conductivity train first" in refused.error_message()
+    with Registry.from_url(url) as reg:
+        assert reg.run(lambda uow: uow.rounds.latest(), write=False) == before
+    assert _open(url) == ()
