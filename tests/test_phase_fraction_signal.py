@@ -85,13 +85,13 @@ def test_a_near_miss_ranks_above_a_clear_miss() -> None:
                for r in ranked.reasons)  # fmt: skip
     # labels alone: both families failed, so they cannot tell Sc from Y
     labels = build_recommender(ProposalConfig(min_distance=0.0))
-    p_labels = labels.predict(pool, observed, seed=0).mean(1)
+    committee = labels.predict(pool, observed, seed=0)  # the fractions play no part
+    p_labels = committee.mean(1)
     assert p_labels[sc].mean() == pytest.approx(p_labels[~sc].mean(), abs=0.1)
     # no fraction recorded: the signal is the label classifier, and says so
     bare = Observations.of(observed.compositions, observed.labels)
     out = fraction.recommend(pool, bare, 2, seed=0)
-    p_bare = labels.predict(pool, bare, seed=0)[out.indices].mean(1)
-    assert np.allclose(out.mean_probability, p_bare)
+    assert np.allclose(out.mean_probability, p_labels[out.indices])
     assert "no fraction recorded, labels only" in out.reasons[0]
     assert "labels only when no fraction is recorded" in fraction.describe()["learns_from"]
 
@@ -139,9 +139,17 @@ def test_the_signal_is_chosen_in_the_settings(trained: Path, tmp_path: Path) -> 
     tag = "[phase_fraction via et-fraction: 2 recorded fraction(s), labels elsewhere]"
     assert all(tag in row["reason"] for row in doc["proposals"])
     assert {r.signal for r in _open(url)} == {"phase_fraction"}
-    # the option overrides the settings
-    again = run_cli([*args, "--dry-run", "--signal", "labels"], cwd=tmp_path)
-    assert json.loads(again.stdout)["signal"] == "labels"
+
+
+def test_the_option_overrides_the_settings(trained: Path, tmp_path: Path) -> None:  # noqa: F811
+    url = _lab(trained, tmp_path)
+    (tmp_path / "nasicon.toml").write_text('[proposals]\nsignal = "labels"\n')
+    args = ["propose", "--db", url, "--space", "lu.toml", "--batch", "3", "--json", "--quiet",
+            "--shortlist", "400", "--dry-run", "--signal", "phase_fraction"]  # fmt: skip
+    done = run_cli(args, cwd=tmp_path)
+    assert done.code == 0, done.stderr
+    assert json.loads(done.stdout)["signal"] == "phase_fraction"
+    assert _open(url) == ()  # a dry run
 
 
 @pytest.mark.parametrize("where", ["settings", "option"])
