@@ -22,7 +22,7 @@ from registry import Registry
 
 @pytest.fixture(scope="module")
 def conducting(trained: Path, tmp_path_factory: pytest.TempPathFactory, shared_dir: Path) -> Path:  # noqa: F811
-    """The trained registry with every 4th row of the Liverpool conductivity table imported
+    """The trained registry with every 8th row of the Liverpool conductivity table imported
     (Li NASICONs, many at 25 C) and a quick conductivity model (40 trees) trained on them
     and stored under ``models/``, as ``nasicon conductivity train`` does."""
     import pandas as pd
@@ -32,7 +32,7 @@ def conducting(trained: Path, tmp_path_factory: pytest.TempPathFactory, shared_d
     url = f"sqlite:///{folder / 'nasicon.db'}"
     frame = pd.read_csv(shared_dir / "data" / "conductivity" / "liverpool_nasicon.csv")
     table = folder / "liverpool_quarter.csv"
-    frame[frame.index % 4 == 0].to_csv(table, index=False)
+    frame[frame.index % 8 == 0].to_csv(table, index=False)
     assert run_cli(["--db", url, "import", "conductivity", str(table)], cwd=folder).code == 0
     config = NasiconConfig()
     config.models.artifacts_dir = folder / "models"
