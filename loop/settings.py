@@ -107,7 +107,9 @@ class ProposalConfig(_Section):
     strategy: str = Field("exploit", description="exploit, uncertainty, ucb or random")
     stage2_fraction: float = Field(0.05, gt=0, le=1)
     # -- the recommender (loop.recommend), shared by propose, round and simulate --
-    signal: str = Field("labels", description="what the surrogate learns from: labels or ehull")
+    signal: str = Field(
+        "labels", description="what the surrogate learns from: labels, ehull or phase_fraction"
+    )
     surrogate: str | None = Field(None, description="surrogate name (None: the signal's default)")
     features: str = Field("engine+elements+tf", description="surrogate inputs")
     min_distance: float = Field(
@@ -119,6 +121,11 @@ class ProposalConfig(_Section):
         "synthesis", description="synthesis (P(forms)), conductivity or both"
     )
     tie_tolerance: float = Field(0.0, ge=0, description="score gap counted as a tie")
+    conductivity_model: str = Field(
+        "gp",
+        description="log10 sigma of the conductivity objectives: gp (a Gaussian process "
+        "on the registry's 25 C records) or trained (nasicon conductivity train's model)",
+    )
 
 
 class WebConfig(_Section):

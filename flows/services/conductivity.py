@@ -3,7 +3,9 @@
 The model is an artifact of the artifact store (:mod:`registry.artifacts`) under
 ``<models.artifacts_dir>/conductivity/``; ``latest.json`` there names the current artifact
 file and its SHA-256 (checked on every load) with the cross-validation metrics. Used by
-``nasicon conductivity train|show`` and by ``nasicon predict`` (``conductivity`` per formula).
+``nasicon conductivity train|show``, by ``nasicon predict`` (``conductivity`` per formula)
+and by propose with ``[proposals] conductivity_model = "trained"``
+(:func:`attach_conductivity_model`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from loop.conductivity.arrhenius import FITTED, MEASURED, UNUSABLE, targets_25c
 from loop.conductivity.features import formula_features
 from loop.conductivity.model import ConductivityModel, fit_conductivity_model
 from loop.errors import ValidationError
+from loop.recommend import Recommender
+from loop.recommend.objectives import TrainedConductivity
 from loop.settings import NasiconConfig
 from registry import Registry
 from registry.artifacts import load_artifact, save_artifact
@@ -105,10 +109,16 @@ def _write_pointer(folder: Path, doc: dict[str, Any]) -> None:
 
 
 def train_conductivity(
-    registry: Registry, config: NasiconConfig, *, algorithm: str = "extra_trees", seed: int = 0
+    registry: Registry,
+    config: NasiconConfig,
+    *,
+    algorithm: str = "extra_trees",
+    seed: int = 0,
+    n_estimators: int = 300,
 ) -> dict[str, Any]:
-    """Fit the conductivity model on the registry's records and store it (artifact +
-    ``latest.json``); returns the pointer document (metrics, counts, artifact)."""
+    """Fit the conductivity model (``n_estimators`` trees) on the registry's records and
+    store it (artifact + ``latest.json``); returns the pointer document (metrics, counts,
+    artifact)."""
     data = training_set(conductivity_rows(registry))
     t = data.targets
     model = fit_conductivity_model(
@@ -119,6 +129,7 @@ def train_conductivity(
         t["reference"].tolist(),
         algorithm=algorithm,
         seed=seed,
+        n_estimators=n_estimators,
     )
     counts = {
         "records": data.n_records,
@@ -153,6 +164,29 @@ def stored_model(config: NasiconConfig) -> tuple[ConductivityModel, dict[str, An
     return load_artifact(doc["artifact_path"], doc["artifact_sha256"]), doc
 
 
+def attach_conductivity_model(recommender: Recommender, config: NasiconConfig) -> Recommender:
+    """Hand the stored conductivity model to ``recommender`` when it predicts conductivity
+    with ``conductivity_model`` trained (objective conductivity or both); else unchanged.
+
+    Raises:
+        ValidationError: conductivity_model trained and no model stored.
+    """
+    if recommender.objective == "synthesis" or recommender.conductivity_model != "trained":
+        return recommender
+    found = stored_model(config)
+    if found is None:
+        raise ValidationError(
+            f"conductivity_model 'trained': no conductivity model in {model_dir(config)}; run "
+            "nasicon conductivity train first (or use conductivity_model gp)"
+        )
+    model, doc = found
+    algorithm = doc.get("metrics", {}).get("algorithm", "extra_trees")
+    name = f"{algorithm}, artifact sha256 {doc['artifact_sha256'][:12]}"
+    recommender.conductivity = lambda seed: TrainedConductivity(model, name)
+    recommender.conductivity_note = name
+    return recommender
+
+
 def predict_conductivity(model: ConductivityModel, formulas: list[str]) -> list[dict[str, Any]]:
     """``{log10_sigma_s_cm, sd, in_domain, reason}`` of each formula (decades, S/cm)."""
     features, _ = formula_features(formulas)
@@ -177,6 +211,7 @@ def conductivity_of(config: NasiconConfig, formulas: list[str]) -> list[dict[str
 
 __all__ = [
     "TrainingSet",
+    "attach_conductivity_model",
     "conductivity_of",
     "conductivity_rows",
     "model_dir",

@@ -63,12 +63,21 @@ class ProposeRequest:
         strategy: str | None = None,
         batch: int | None = None,
     ) -> ProposeRequest:
-        """The ``[proposals]`` settings (space, strategy, batch, stage-2 fraction), with
-        ``space``, ``strategy`` and ``batch`` overriding them when given."""
+        """The ``[proposals]`` settings (space, strategy, batch, stage-2 fraction, the
+        recommender with the trained conductivity model when ``conductivity_model`` is
+        trained), with ``space``, ``strategy`` and ``batch`` overriding them when given.
+
+        Raises:
+            ValidationError: a bad setting; conductivity_model trained without a model.
+        """
+        from flows.services.conductivity import attach_conductivity_model
+
         recommender = build_recommender(
             config.proposals, strategy=strategy,
             threshold_mev=config.labels.ehull_threshold_mev,
+            impurity_threshold=config.labels.impurity_threshold,
         )  # fmt: skip
+        attach_conductivity_model(recommender, config)
         return cls(
             load_space(space or config.proposals.space),
             recommender.strategy,

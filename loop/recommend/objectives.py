@@ -1,8 +1,12 @@
 """Two objectives: P(forms) and the predicted conductivity, and how a batch trades them off.
 
 * :class:`ConductivityPredictor`: the protocol a conductivity surrogate follows
-  (``fit(x, log10_sigma)``, ``predict(x) -> (mean, sd)``, log10 of S/cm at 25 C); the
-  conductivity regressor of ``loop/conductivity/`` can be plugged in behind it;
+  (``fit(x, log10_sigma)``, ``predict(x) -> (mean, sd)``, log10 of S/cm at 25 C); one that
+  also has ``predict_compositions(compositions)`` (:class:`CompositionPredictor`) is handed
+  the candidates' compositions instead of the recommender's inputs x;
+* :class:`TrainedConductivity`: the conductivity regressor of ``loop/conductivity/``
+  (``nasicon conductivity train``) behind that protocol (``[proposals] conductivity_model
+  = "trained"``; :data:`CONDUCTIVITY_MODELS`);
 * :class:`GPConductivity`: the default, a Gaussian process on standardised descriptors. With
   fewer than :data:`MIN_ROWS` records it predicts their mean (or -6) with the prior sd
   :data:`PRIOR_SD_DECADES`: it says it does not know rather than pretend;
@@ -23,6 +27,7 @@ import numpy as np
 from scipy.stats import norm
 
 OBJECTIVES = ("synthesis", "conductivity", "both")
+CONDUCTIVITY_MODELS = ("gp", "trained")
 MULTI_STRATEGIES = ("constrained_ei", "pareto", "desirability")
 MIN_ROWS = 3
 PRIOR_SD_DECADES = 2.0
@@ -36,6 +41,45 @@ class ConductivityPredictor(Protocol):
     def fit(self, x: np.ndarray, log10_sigma: np.ndarray) -> Any: ...
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@runtime_checkable
+class CompositionPredictor(Protocol):
+    """A conductivity predictor that reads compositions (``loop.recommend.Compositions``)."""
+
+    def predict_compositions(self, compositions: Any) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class TrainedConductivity:
+    """The trained conductivity regressor (:class:`loop.conductivity.model.ConductivityModel`)
+    as a :class:`ConductivityPredictor`.
+
+    It was trained offline (``nasicon conductivity train``, on the registry's conductivity
+    records as they were then), so :meth:`fit` keeps it as it is; it reads occupancies, not
+    the recommender's inputs: the recommender calls :meth:`predict_compositions`.
+
+    Attributes:
+        model: the fitted model (``predict`` of its own feature table, ``predict_batch``).
+        name: what it is, for reasons and results (e.g. its artifact's SHA-256 prefix).
+    """
+
+    model: Any
+    name: str = "trained conductivity model"
+
+    def fit(self, x: np.ndarray, log10_sigma: np.ndarray) -> TrainedConductivity:
+        """Nothing to fit: the model was trained on the conductivity tables."""
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, sd) of log10 sigma, S/cm, of rows of the model's own feature table."""
+        mean, sd = self.model.predict(x)
+        return np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
+
+    def predict_compositions(self, compositions: Any) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, calibrated sd) of log10 sigma at 25 C, S/cm, of each composition."""
+        mean, sd = self.model.predict_batch(compositions.batch)
+        return np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
 
 
 @dataclass

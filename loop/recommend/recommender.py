@@ -11,7 +11,15 @@ Signals (``signal``):
 
 * ``labels``: formed or not, a classifier committee (every lab has these);
 * ``ehull``: the DFT Ehull(1000 K) of computed records (a regressor, logistic link to
-  P(accessible)); only for an oracle or a registry whose observations are all computed.
+  P(accessible)); only for an oracle or a registry whose observations are all computed;
+* ``phase_fraction``: the NASICON weight fraction XRD recorded (a regressor, P(pure) from
+  fraction >= 1 - impurity threshold) near the compositions that carry one, the label
+  classifier elsewhere; labels only when no fraction is recorded.
+
+The conductivity objectives predict log10 sigma at 25 C (S/cm) with ``conductivity_model``
+``gp`` (a Gaussian process on the registry's 25 C records, :class:`GPConductivity`) or
+``trained`` (the regressor of ``nasicon conductivity train``, which the service loads and
+hands over as ``conductivity``: :class:`loop.recommend.objectives.TrainedConductivity`).
 """
 
 from __future__ import annotations
@@ -29,14 +37,16 @@ from loop.recommend.batch import select_batch
 from loop.recommend.data import Compositions, Observations
 from loop.recommend.features import chemist_coordinates, m_elements, surrogate_features
 from loop.recommend.objectives import (
+    CONDUCTIVITY_MODELS,
     MULTI_STRATEGIES,
     OBJECTIVES,
+    CompositionPredictor,
     ConductivityPredictor,
     GPConductivity,
     expected_improvement,
     multi_objective_scores,
 )
-from loop.recommend.surrogates import SURROGATES, make_surrogate
+from loop.recommend.surrogates import SURROGATES, PhaseFractionSurrogate, make_surrogate
 from loop.settings import ProposalConfig
 
 log = logging.getLogger(__name__)
@@ -45,12 +55,21 @@ log = logging.getLogger(__name__)
 SIGNALS: dict[str, tuple[str, str]] = {
     "labels": ("et", "formed or not (labels of every record), a classifier committee"),
     "ehull": ("et+gp-ehull", "DFT Ehull(1000 K) of computed records, a regressor"),
+    "phase_fraction": (
+        "et-fraction",
+        "NASICON weight fraction from XRD where recorded (a regressor, P(pure) from fraction "
+        ">= 1 - impurity threshold), the label classifier elsewhere; labels only when no "
+        "fraction is recorded",
+    ),
 }
 
 
 def surrogate_signal(surrogate: str) -> str:
-    """The signal a named surrogate learns from (``*-ehull``: ehull, else labels)."""
-    return "ehull" if surrogate.endswith("-ehull") else "labels"
+    """The signal a named surrogate learns from (``*-ehull``: ehull, ``*-fraction``:
+    phase_fraction, else labels)."""
+    if surrogate.endswith("-ehull"):
+        return "ehull"
+    return "phase_fraction" if surrogate.endswith("-fraction") else "labels"
 
 
 @dataclass
@@ -64,6 +83,13 @@ class Recommender:
         feature_set: surrogate inputs (:data:`loop.recommend.features.FEATURE_SETS`).
         min_distance: smallest distance between two picks, atoms per formula unit.
         threshold_mev: Ehull at or below which a composition is accessible, meV/atom.
+        objective: synthesis, conductivity or both (:data:`OBJECTIVES`).
+        conductivity_model: gp or trained (:data:`CONDUCTIVITY_MODELS`).
+        conductivity: factory(seed) of the conductivity predictor (None: the GP); the
+            service sets it for ``trained``.
+        conductivity_note: what the trained model is (artifact), named in reasons.
+        impurity_threshold: secondary-phase weight fraction above which a sample is not
+            pure (signal phase_fraction).
     """
 
     strategy: Any
@@ -75,27 +101,51 @@ class Recommender:
     objective: str = "synthesis"
     multi: str | None = None  # constrained_ei, pareto or desirability (objective both)
     conductivity: Callable[[int], ConductivityPredictor] | None = None  # default GP
+    conductivity_model: str = "gp"
+    conductivity_note: str = ""
+    impurity_threshold: float = 0.02
 
     @property
     def name(self) -> str:
         return self.multi or str(self.strategy.name)
 
+    @property
+    def conductivity_label(self) -> str:
+        """Which conductivity model predicts log10 sigma (for reasons and results)."""
+        if self.conductivity_model == "trained":
+            note = f" ({self.conductivity_note})" if self.conductivity_note else ""
+            return f"trained conductivity model{note}"
+        return "Gaussian process on the registry's 25 C conductivity records"
+
     def describe(self) -> dict[str, Any]:
         """What this recommender is (the ``recommender`` entry of every result)."""
-        return {
+        out = {
             "strategy": self.name, "signal": self.signal, "surrogate": self.surrogate,
             "features": self.feature_set, "min_distance": self.min_distance,
-            "objective": self.objective,
+            "objective": self.objective, "learns_from": SIGNALS[self.signal][1],
         }  # fmt: skip
+        if self.objective != "synthesis":
+            out["conductivity_model"] = self.conductivity_model
+            out["conductivity"] = self.conductivity_label
+        return out
 
     def predict_conductivity(
         self, candidates: Compositions, observed: Observations, *, seed: int = 0
     ) -> tuple[np.ndarray, np.ndarray, float]:
         """(mean, sd) of log10 sigma (S/cm) of ``candidates`` and the best observed value.
 
+        A predictor with ``predict_compositions`` (the trained model) reads ``candidates``
+        as they are; the GP is fitted on the observations' 25 C values.
+
         Raises:
-            ValidationError: no observation has a conductivity.
+            ValidationError: no observation has a conductivity; conductivity_model trained
+                and no trained model handed over.
         """
+        if self.conductivity_model == "trained" and self.conductivity is None:
+            raise ValidationError(
+                "conductivity_model 'trained' needs a trained conductivity model: run "
+                'nasicon conductivity train (or set [proposals] conductivity_model = "gp")'
+            )
         rows = np.flatnonzero(np.isfinite(observed.log10_sigma))
         if len(rows) == 0:
             raise ValidationError(
@@ -103,16 +153,20 @@ class Recommender:
                 "none (record some with nasicon record conductivity, or use objective synthesis)"
             )
         obs = observed.take(rows)
+        best = float(np.max(obs.log10_sigma))
+        model = (self.conductivity or (lambda s: GPConductivity(seed=s)))(seed)
+        if isinstance(model, CompositionPredictor):
+            mean, sd = model.predict_compositions(candidates)
+            return np.asarray(mean, dtype=float), np.asarray(sd, dtype=float), best
         obs = obs.take(np.argsort(obs.compositions.formulas.astype(str), kind="stable"))
         elements = m_elements(candidates.batch, obs.compositions.batch)
         x_train = surrogate_features(
             obs.compositions.batch, obs.compositions.descriptors, elements, self.feature_set
         )
         x = surrogate_features(candidates.batch, candidates.descriptors, elements, self.feature_set)
-        model = (self.conductivity or (lambda s: GPConductivity(seed=s)))(seed)
         model.fit(x_train, obs.log10_sigma)
         mean, sd = model.predict(x)
-        return mean, sd, float(np.max(obs.log10_sigma))
+        return mean, sd, best
 
     def predict(
         self, candidates: Compositions, observed: Observations, *, seed: int = 0
@@ -140,8 +194,22 @@ class Recommender:
         )
         x = surrogate_features(candidates.batch, candidates.descriptors, elements, self.feature_set)
         model = make_surrogate(self.surrogate, seed, self.threshold_mev)
-        model.fit(x_train, obs.labels, obs.ehull_mev if self.signal == "ehull" else None)
+        if isinstance(model, PhaseFractionSurrogate):
+            model.impurity_threshold = self.impurity_threshold
+            model.fit(x_train, obs.labels, None, obs.phase_fraction)
+        else:
+            model.fit(x_train, obs.labels, obs.ehull_mev if self.signal == "ehull" else None)
         return model.predict_committee(x)
+
+    def signal_tag(self, observed: Observations) -> str:
+        """``[signal via surrogate]`` of reasons; phase_fraction says how many labelled
+        observations carry a fraction (none: labels only)."""
+        if self.signal != "phase_fraction":
+            return f"[{self.signal} via {self.surrogate}]"
+        n = int(np.isfinite(observed.phase_fraction[observed.labelled]).sum())
+        if n == 0:
+            return f"[phase_fraction via {self.surrogate}: no fraction recorded, labels only]"
+        return f"[phase_fraction via {self.surrogate}: {n} recorded fraction(s), labels elsewhere]"
 
     def recommend(
         self,
@@ -196,21 +264,22 @@ class Recommender:
             )  # fmt: skip
         p = probs[picks]
         mean, spread = p.mean(1), p.std(1)
+        tag = self.signal_tag(observed)
         reasons = []
         for i, row in enumerate(picks):
             if sigma is not None:
                 reasons.append(
                     f"{self.objective} ({self.multi or 'expected improvement'}): P(forms) "
                     f"{mean[i]:.3f} +- {spread[i]:.3f}, log10 sigma {sigma[row]:.2f} +- "
-                    f"{sigma_sd[row]:.2f} S/cm, score {scores[row]:.3g} [{self.signal} via "
-                    f"{self.surrogate}]"
+                    f"{sigma_sd[row]:.2f} S/cm ({self.conductivity_label}), score "
+                    f"{scores[row]:.3g} {tag}"
                     + (f"; {dist[i]:.2f} atoms/f.u. from the rest" if np.isfinite(dist[i]) else "")
                 )
                 continue
             why = self.strategy._why(
                 float(mean[i]), float(spread[i]), float(scores[row]), p.shape[1]
             )
-            why += f" [{self.signal} via {self.surrogate}]" if self.name != "random" else ""
+            why += f" {tag}" if self.name != "random" else ""
             if np.isfinite(dist[i]):
                 why += f"; {dist[i]:.2f} atoms/f.u. from the rest of the batch"
             reasons.append(why)
@@ -238,14 +307,20 @@ def build_recommender(
     min_distance: float | None = None,
     threshold_mev: float = 0.0,
     objective: str | None = None,
+    conductivity_model: str | None = None,
+    impurity_threshold: float = 0.02,
     **strategy_options: Any,
 ) -> Recommender:
     """THE way propose, round and simulate get their recommender: the ``[proposals]``
     settings, each argument given overriding its key.
 
+    ``impurity_threshold`` (``[labels]``): where signal phase_fraction calls a sample pure.
+    The trained conductivity model itself is loaded by the service and set as
+    ``conductivity`` (``flows.services.conductivity.attach_conductivity_model``).
+
     Raises:
-        ValidationError: unknown strategy, signal or surrogate; a surrogate of another
-            signal; a negative minimum distance.
+        ValidationError: unknown strategy, signal, surrogate or conductivity model; a
+            surrogate of another signal; a negative minimum distance.
     """
     name = strategy or proposals.strategy
     goal = objective or proposals.objective
@@ -276,4 +351,12 @@ def build_recommender(
     dist = proposals.min_distance if min_distance is None else min_distance
     if dist < 0:
         raise ValidationError(f"minimum distance must be >= 0, got {dist:g}")
-    return Recommender(acquisition, sig, sur, proposals.features, dist, threshold_mev, goal, multi)
+    cond = conductivity_model or proposals.conductivity_model
+    if cond not in CONDUCTIVITY_MODELS:
+        raise ValidationError(
+            f"unknown conductivity model {cond!r} (one of {', '.join(CONDUCTIVITY_MODELS)})"
+        )
+    return Recommender(
+        acquisition, sig, sur, proposals.features, dist, threshold_mev, goal, multi,
+        conductivity_model=cond, impurity_threshold=impurity_threshold,
+    )  # fmt: skip

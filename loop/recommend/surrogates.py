@@ -12,6 +12,11 @@ P(accessible) column per committee member:
   target tells how far inside (or outside) the accessible region a labelled composition is,
   which a binary label does not;
 * :class:`GPEhullSurrogate`: a Gaussian process on the same target (smooth, distance-aware);
+* :class:`PhaseFractionSurrogate`: the label classifier, and a forest regressor on the
+  NASICON weight fractions XRD recorded: a nearly pure sample (a fraction a little below
+  ``1 - impurity_threshold``) is a near miss, a sample without NASICON a clear one, which
+  the binary label does not tell apart. Each candidate weighs the two by the share of its
+  nearest labelled neighbours that carry a fraction (labels only when none was recorded);
 * :class:`MixtureSurrogate`: members side by side, one column each (``et+gp-ehull``: the
   forest and the process disagree in different places, and their mean is the best ranking
   measured in ``benchmarks/backtest.py``).
@@ -205,11 +210,105 @@ class MixtureSurrogate:
         return np.column_stack([m.predict_committee(x).mean(1) for m in self.members])
 
 
+#: Weight fraction below ``1 - impurity_threshold`` over which P(pure) falls by 1/e.
+FRACTION_SCALE = 0.1
+#: Nearest labelled neighbours whose share with a recorded fraction weighs the regressor.
+FRACTION_NEIGHBOURS = 5
+
+
+@dataclass
+class PhaseFractionSurrogate:
+    """The label classifier where no NASICON fraction is recorded, a fraction regressor
+    where one is (see the module docstring).
+
+    Per member (tree pair) j and candidate: P_j = w p_frac_j + (1 - w) p_label_j, where
+    p_frac_j = 1 when tree j predicts a fraction f >= 1 - ``impurity_threshold`` (the
+    label rule: pure), else exp(-(1 - impurity_threshold - f) / :data:`FRACTION_SCALE`),
+    and w is the share of the candidate's :data:`FRACTION_NEIGHBOURS` nearest labelled
+    rows (standardised inputs) that carry a recorded fraction.
+
+    Args:
+        classifier: the label surrogate (a :class:`CommitteeSurrogate`).
+        regressor: unfitted forest regressor template (one member per tree).
+        impurity_threshold: secondary-phase weight fraction above which not pure.
+    """
+
+    classifier: CommitteeSurrogate
+    regressor: Any
+    impurity_threshold: float = 0.02
+    fitted_: Any = field(default=None, init=False, repr=False)
+    scaler_: Any = field(default=None, init=False, repr=False)
+    x_: np.ndarray | None = field(default=None, init=False, repr=False)
+    has_fraction_: np.ndarray | None = field(default=None, init=False, repr=False)
+
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        ehull_mev: np.ndarray | None = None,
+        phase_fraction: np.ndarray | None = None,
+    ) -> PhaseFractionSurrogate:
+        """Fit the classifier on every row, the regressor on the rows with a fraction."""
+        x = np.asarray(x, dtype=float)
+        self.classifier.fit(x, y)
+        frac = (
+            np.full(len(x), np.nan)
+            if phase_fraction is None
+            else np.asarray(phase_fraction, dtype=float)
+        )
+        self.has_fraction_ = np.isfinite(frac)
+        self.fitted_ = None
+        if self.has_fraction_.any():
+            rows = self.has_fraction_
+            self.fitted_ = clone(self.regressor).fit(x[rows], np.clip(frac[rows], 0.0, 1.0))
+            self.scaler_ = StandardScaler().fit(x)
+            self.x_ = self.scaler_.transform(x)
+        return self
+
+    def weights(self, x: np.ndarray) -> np.ndarray:
+        """(N,) share of each row's nearest labelled neighbours with a recorded fraction."""
+        if self.fitted_ is None or self.x_ is None or self.has_fraction_ is None:
+            return np.zeros(len(x))
+        from sklearn.neighbors import NearestNeighbors
+
+        k = min(FRACTION_NEIGHBOURS, len(self.x_))
+        nn = NearestNeighbors(n_neighbors=k, n_jobs=1).fit(self.x_)
+        _, idx = nn.kneighbors(self.scaler_.transform(np.asarray(x, dtype=float)))
+        return self.has_fraction_[idx].mean(1)
+
+    def predict_fraction(self, x: np.ndarray) -> np.ndarray:
+        """(N, trees) predicted NASICON weight fraction per tree (0..1)."""
+        if self.fitted_ is None:
+            raise ValidationError("no phase fraction recorded: nothing to predict from")
+        x = np.asarray(x, dtype=float)
+        return np.column_stack([tree.predict(x) for tree in self.fitted_.estimators_])
+
+    def predict_committee(self, x: np.ndarray) -> np.ndarray:
+        """(N, m) P(pure) per member (labels only where no fraction is near)."""
+        labels = self.classifier.predict_committee(x)
+        if self.fitted_ is None:
+            return labels
+        pure = 1.0 - self.impurity_threshold
+        frac = self.predict_fraction(x)
+        p_frac = np.where(frac >= pure, 1.0, np.exp(-(pure - frac) / FRACTION_SCALE))
+        m = max(labels.shape[1], p_frac.shape[1])
+        labels = np.resize(labels.T, (m, len(x))).T  # one-class classifier: one column
+        p_frac = np.resize(p_frac.T, (m, len(x))).T
+        w = self.weights(x)[:, None]
+        return w * p_frac + (1.0 - w) * labels
+
+
 def _forest(seed: int, n: int = 300) -> RandomForestClassifier:
     return RandomForestClassifier(n_estimators=n, random_state=seed, n_jobs=1)
 
 
-Surrogate = CommitteeSurrogate | EhullSurrogate | GPEhullSurrogate | MixtureSurrogate
+Surrogate = (
+    CommitteeSurrogate
+    | EhullSurrogate
+    | GPEhullSurrogate
+    | MixtureSurrogate
+    | PhaseFractionSurrogate
+)
 
 #: Surrogate name -> (factory(seed, threshold_mev), one-line description).
 SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
@@ -272,6 +371,16 @@ SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
             ]
         ),
         "extra trees and a Gaussian process on the revealed Ehull, equal-weight mixture",
+    ),
+    "et-fraction": (
+        lambda seed, thr: PhaseFractionSurrogate(
+            CommitteeSurrogate(
+                [ExtraTreesClassifier(n_estimators=300, random_state=seed, n_jobs=1)]
+            ),
+            ExtraTreesRegressor(n_estimators=300, random_state=seed, n_jobs=1),
+        ),
+        "extra-trees classifier on the labels and extra-trees regressor on the recorded "
+        "NASICON weight fractions (XRD), weighed by how many neighbours carry a fraction",
     ),
     "rf-ehull": (
         lambda seed, thr: EhullSurrogate(

@@ -207,7 +207,15 @@ def propose(
     signal: str | None = typer.Option(
         None,
         "--signal",
-        help="What the surrogate learns from: labels or ehull (default [proposals] signal).",
+        help="What the surrogate learns from: labels, ehull or phase_fraction (XRD NASICON "
+        "weight fractions where recorded, labels elsewhere) (default [proposals] signal).",
+    ),
+    conductivity_model: str | None = typer.Option(
+        None,
+        "--conductivity-model",
+        help="log10 sigma for --objective conductivity/both: gp (Gaussian process on the "
+        "registry's 25 C records) or trained (nasicon conductivity train's model) (default "
+        "[proposals] conductivity_model).",
     ),
     min_distance: float | None = typer.Option(
         None,
@@ -221,6 +229,7 @@ def propose(
 ) -> None:
     """Screen a design space with the registry's models and queue a diverse batch."""
     from experiments.importers.design_spaces import load_space
+    from flows.services.conductivity import attach_conductivity_model
     from flows.services.propose import ProposeRequest
     from flows.services.propose import propose as propose_batch
     from loop.recommend import build_recommender
@@ -237,9 +246,11 @@ def propose(
     rec = build_recommender(
         proposals, strategy=strategy, signal=signal, min_distance=min_distance,
         threshold_mev=cfg.labels.ehull_threshold_mev, objective=objective,
+        conductivity_model=conductivity_model, impurity_threshold=cfg.labels.impurity_threshold,
     )  # fmt: skip
     if batch < 1:
         raise ValidationError(f"--batch must be at least 1, got {batch}")
+    attach_conductivity_model(rec, cfg)
     space = load_space(space_name)
     request = ProposeRequest(
         space, rec.strategy, batch, fraction=fraction, shortlist=shortlist, limit=limit,

@@ -41,8 +41,16 @@ def _runner(dask: bool, dask_address: str | None, workers: int):
     )
 
 
-def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool = True) -> None:
-    """Fail before any work: unreachable registry, missing data set, unknown design space."""
+def preflight(
+    config: NasiconConfig,
+    *,
+    space: str | None = None,
+    need_dft: bool = True,
+    strategy: str | None = None,
+) -> None:
+    """Fail before any work: unreachable registry, missing data set, unknown design space, a
+    bad ``[proposals]`` recommender setting or ``conductivity_model = "trained"`` (objective
+    conductivity or both) without a stored conductivity model."""
     from experiments.importers.dft import dft_dataset_files
     from registry import Registry
 
@@ -51,9 +59,9 @@ def preflight(config: NasiconConfig, *, space: str | None = None, need_dft: bool
     with Registry.from_config(config) as registry:
         registry.run(lambda uow: uow.rounds.latest(), write=False)  # connects, checks schema
     if space is not None:
-        from experiments.importers.design_spaces import load_space
+        from flows.services.propose import ProposeRequest
 
-        load_space(space)
+        ProposeRequest.from_config(config, space=space, strategy=strategy)  # space, recommender
     check_prefect_api()
 
 
@@ -204,7 +212,7 @@ def run_round(
 ) -> dict[str, Any]:
     """Preflight checks, then the ``closed_loop_round`` flow."""
     space = space or cfg.proposals.space
-    preflight(cfg, space=space)
+    preflight(cfg, space=space, strategy=strategy)
     from flows.ephemeral import children_die_with_parent
     from flows.round import closed_loop_round
 

@@ -62,14 +62,15 @@ def simulate(
     signal: str = typer.Option(
         "labels",
         "--signal",
-        help="What the surrogate learns from: labels (formed or not, what a lab has) or ehull "
-        "(the revealed DFT Ehull, computed records only).",
+        help="What the surrogate learns from: labels (formed or not, what a lab has), ehull "
+        "(the revealed DFT Ehull, computed records only) or phase_fraction (XRD NASICON "
+        "fractions; the DFT oracle reveals none, so its labels).",
     ),
     surrogate: str | None = typer.Option(
         None,
         help="Surrogate (default: the signal's, [proposals] surrogate when it fits): labels: "
         "et, rf, rf-balanced, rf+et, gnb, logistic; ehull: et+gp-ehull, et-ehull, rf-ehull, "
-        "gp-ehull.",
+        "gp-ehull; phase_fraction: et-fraction.",
     ),
     features: str | None = typer.Option(
         None,
