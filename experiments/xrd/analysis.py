@@ -1,6 +1,6 @@
 """``analyze_pattern``: is NASICON there, and if so, how pure is it? A verdict with a reason.
 
-1. The pattern is read (size limits in :mod:`experiments.xrd.readers`) and rebinned to the
+1. The pattern is read (size limits: :mod:`experiments.limits`) and rebinned to the
    instrument's resolution (:mod:`experiments.xrd.resolution`).
 2. NASICON's strongest lines are looked for directly, in its R-3c and C2/c forms
    (:mod:`experiments.xrd.detect`). None of the forms found: ``no_nasicon``, no fit is made

@@ -14,7 +14,6 @@ import typer
 from rich.console import Console
 
 from loop.errors import ValidationError
-from loop.progress import Stages
 from nasicon.cli.context import config
 from nasicon.cli.options import AsJson
 from nasicon.cli.output import Table, fit_parameter_table
@@ -207,6 +206,7 @@ def eis_fit(
     from experiments.impedance import conductivity, fit_spectrum, read_spectrum, resolve_pellet
     from experiments.impedance.plot import plot_nyquist_bode
     from experiments.limits import eis_limits
+    from loop.progress import Stages
 
     limits = config(ctx).limits
     with _file_progress(f"fitting {file.name}", file, limits.progress_min_bytes) as hook:
