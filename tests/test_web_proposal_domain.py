@@ -9,8 +9,9 @@ import re
 
 import pytest
 from registry_fixtures import add, proposals
-from web_server import Server, launch
+from web_server import PASSWORD, Server, seed, start
 
+from nasicon.accounts import add_user
 from registry import Registry
 
 LI_NZSP = "Li3Zr2Si2PO12"
@@ -19,15 +20,21 @@ REASON = "Li on the Na site: no training composition has Li"
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory):
-    server = launch(tmp_path_factory.mktemp("web_domain"))
+    folder = tmp_path_factory.mktemp("web_domain")
+    url = f"sqlite:///{folder / 'lab.db'}"
+    seed(url)  # two round-1 proposals stored without domain and objectives
     item = proposals(LI_NZSP)[0] | {
         "in_domain": False, "domain_reason": REASON, "p_forms": 0.71, "p_forms_sd": 0.12,
         "log10_sigma_s_cm": -3.5, "log10_sigma_sd": 0.4, "objective": "both",
         "signal": "labels",
     }  # fmt: skip
     inside = proposals("Na3.2Zr2Si2.2P0.8O12")[0] | {"in_domain": True, "p_forms": 0.9}
-    with Registry.from_url(server.db_url) as registry:
+    with Registry.from_url(url) as registry:
         add(registry, 2, [item, inside])
+        # one user, added in-process: a viewer reads all of it
+        _, token = add_user(registry, "val", "viewer", PASSWORD, created_by="test")
+    server = start(folder, url)
+    server.tokens = {"val": token}
     yield server
     server.stop()
 
