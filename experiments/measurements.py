@@ -38,6 +38,7 @@ from experiments.impedance import (
     read_spectrum,
     resolve_pellet,
 )
+from experiments.limits import ReadLimits
 from experiments.records import (
     ConductivityRecord,
     OnWritten,
@@ -48,6 +49,7 @@ from experiments.records import (
 )
 from experiments.xrd import Criteria, XRDAnalysis, analyze_pattern
 from loop.errors import ValidationError
+from loop.progress import ProgressHook, Stages
 from registry import Registry, WriteReport
 from registry.raw_files import sha256_file, stored_path
 
@@ -154,6 +156,8 @@ def xrd_measurement(
     notes: str | None = None,
     criteria: Criteria | None = None,
     reference_dir: str | Path | None = None,
+    limits: ReadLimits | None = None,
+    progress: ProgressHook | None = None,
     **record_fields: Any,
 ) -> XRDMeasurement:
     """Analyse ``pattern_file`` and build the XRD record of ``sample_id``.
@@ -161,7 +165,8 @@ def xrd_measurement(
     ``composition`` decorates the NASICON reference (give the sample's formula);
     ``wavelength_a`` in A; ``impurity_threshold`` is the weight fraction above which a
     secondary phase makes the pattern not phase pure; ``criteria`` the other thresholds of
-    the verdict and ``reference_dir`` the user's CIFs (the ``[xrd]`` settings). The record holds
+    the verdict and ``reference_dir`` the user's CIFs (the ``[xrd]`` settings); ``limits`` the
+    largest pattern read (``[limits]``), ``progress`` receives the analysis stages. The record holds
     every reference phase with its weight fraction, R_wp (%), the refined NASICON cell (A,
     when NASICON is present) and the analysis version; ``record_fields`` go to the record
     (campaign, formula, supersedes_id, reason).
@@ -179,6 +184,8 @@ def xrd_measurement(
         composition=composition,
         criteria=criteria,
         reference_dir=reference_dir,
+        limits=limits,
+        progress=progress,
     )
     phases = tuple(Phase(n, round(w, FRACTION_DECIMALS)) for n, w in analysis.phases)
     cell: dict[str, Any] = {}
@@ -225,6 +232,8 @@ def conductivity_measurement(
     notes: str | None = None,
     f_min_hz: float | None = None,
     f_max_hz: float | None = None,
+    limits: ReadLimits | None = None,
+    progress: ProgressHook | None = None,
     **record_fields: Any,
 ) -> ConductivityMeasurement:
     """Fit ``spectrum_file`` and build the conductivity record of ``sample_id``.
@@ -234,18 +243,20 @@ def conductivity_measurement(
     kept in the notes); only points with ``f_min_hz`` <= f <= ``f_max_hz`` are fitted;
     total from R_b + R_gb, bulk from R_b, grain boundary from R_gb when the fit resolves
     one. The measurement temperature is in C or K (25 C when neither is given).
-    ``record_fields`` go to the record (ea_ev, relative_density, campaign, ...).
+    ``record_fields`` go to the record (ea_ev, relative_density, campaign, ...). ``limits``
+    bound the file's bytes and points (``[limits]``); ``progress`` receives the rows read
+    (bar "eis-read") and the fit (bar "eis-fit").
 
     Raises:
         DataMissingError / ValidationError: unreadable or empty file, fewer than 10
-            points, thickness or area not > 0, both temperatures given.
+            points, more than ``limits``, thickness or area not > 0, both temperatures given.
         FitDidNotConvergeError: the circuit fit did not converge or misses the data.
     """
     if temperature_c is not None and temperature_k is not None:
         raise ValidationError("give the measurement temperature in C or in K, not both")
     path = Path(spectrum_file)
     digest = _digest(path)
-    spectrum = read_spectrum(path)
+    spectrum = read_spectrum(path, limits=limits, progress=progress)
     pellet = resolve_pellet(spectrum.geometry, thickness_mm, area_cm2, str(path))
     thickness_mm, area_cm2 = pellet.thickness_mm, pellet.area_cm2
     t_c = (
@@ -253,7 +264,9 @@ def conductivity_measurement(
         if temperature_k is None
         else float(temperature_k) - 273.15  # the fit only labels its plot with it
     )
+    stages = Stages(progress, "eis-fit", ["fitting the circuit"])
     fit = fit_spectrum(spectrum, temperature_c=t_c, f_min_hz=f_min_hz, f_max_hz=f_max_hz)
+    stages.next()
     cond = conductivity(fit, thickness_mm, area_cm2)
     sigma_gb = None
     if fit.r_grain_boundary is not None and fit.r_grain_boundary.value > 0:

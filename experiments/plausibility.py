@@ -20,10 +20,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from experiments.units import SIGMA_MAX_S_CM
 from loop.errors import NasiconError, ValidationError
+
+if TYPE_CHECKING:
+    from loop.settings import LimitsConfig
 
 log = logging.getLogger(__name__)
 
@@ -103,25 +106,30 @@ def check_pellet(thickness_mm: float, area_cm2: float) -> None:
         )
 
 
-def check_raw_kind(kind: str, path: str | Path) -> None:
-    """A raw file given with typed numbers must read as that kind of measurement.
+def check_raw_kind(kind: str, path: str | Path, limits: LimitsConfig | None = None) -> None:
+    """A raw file given with typed numbers must read as that kind of measurement (within
+    the ``[limits]`` settings ``limits``; None: their defaults).
 
     Raises:
         ValidationError: it does not (the reader's reason is quoted).
     """
+    from experiments.limits import eis_limits, xrd_limits
+    from loop.settings import LimitsConfig
+
+    cfg = limits or LimitsConfig()
     reader: Any
     if kind == "conductivity":
         from experiments.impedance import read_spectrum as reader
 
-        what = "an impedance export"
+        what, bounds = "an impedance export", eis_limits(cfg)
     elif kind == "xrd":
         from experiments.xrd.readers import read_pattern as reader
 
-        what = "a diffraction pattern"
+        what, bounds = "a diffraction pattern", xrd_limits(cfg)
     else:
         return
     try:
-        reader(path)
+        reader(path, limits=bounds)
     except NasiconError as exc:
         raise ValidationError(
             f"raw file {path} does not read as {what} for a {kind} record: {exc}"

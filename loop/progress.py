@@ -28,3 +28,21 @@ class NullProgress:
 
     def finish(self, key: str) -> None:
         """Ignore."""
+
+
+class Stages:
+    """One bar ``key`` whose steps are the named stages of a piece of work: the bar shows
+    the stage under way; :meth:`next` ends it and starts the following one."""
+
+    def __init__(self, hook: ProgressHook | None, key: str, names: list[str]) -> None:
+        self.hook, self.key, self.names, self.done = hook, key, list(names), 0
+        if hook is not None and self.names:
+            hook.start(key, self.names[0], len(self.names))
+
+    def next(self) -> None:
+        """The current stage is done; the bar names the next one."""
+        self.done += 1
+        if self.hook is None:
+            return
+        following = self.names[self.done] if self.done < len(self.names) else None
+        self.hook.advance(self.key, 1, description=following)

@@ -153,13 +153,26 @@ class WebConfig(_Section):
 # -- issue 17 (reliability-fixes): input limits ------------------------------------------
 class LimitsConfig(_Section):
     """Largest inputs accepted (README "Limits and validation"); bigger ones are refused
-    with one line. The raw-file readers have fixed limits of their own: impedance 32 MiB
-    and 100,000 points, XRD 128 MiB and 3,000,000 points."""
+    with one line naming the setting. Raw files from this size on are read with a progress
+    bar (``progress_min_bytes``)."""
 
     max_batch_bytes: int = Field(
         64 * 1024 * 1024, gt=0, description="largest batch CSV accepted, bytes"
     )
     max_batch_rows: int = Field(100_000, gt=0, description="most data rows in one batch CSV")
+    max_xrd_points: int = Field(3_000_000, gt=0, description="most points of an XRD pattern")
+    max_xrd_bytes: int = Field(
+        128 * 1024 * 1024, gt=0, description="largest XRD pattern file accepted, bytes"
+    )
+    max_eis_points: int = Field(
+        100_000, gt=0, description="most points (data rows) of an impedance spectrum"
+    )
+    max_eis_bytes: int = Field(
+        32 * 1024 * 1024, gt=0, description="largest impedance file accepted, bytes"
+    )
+    progress_min_bytes: int = Field(
+        1024 * 1024, ge=0, description="raw files from this size on are read with a progress bar"
+    )
 
 
 # -- end issue 17 -------------------------------------------------------------------------

@@ -121,7 +121,16 @@ class SampleRow(RegistryModel, table=True):
     """One physical sample (a repeat of a composition is another sample)."""
 
     __tablename__ = "samples"
-    __table_args__ = (sa.UniqueConstraint("campaign_id", "sample_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("campaign_id", "sample_id"),
+        # ids are compared case-insensitively: S001 and s001 are one sample (migration 0006)
+        sa.Index(
+            "uq_samples_campaign_sample_id_lower",
+            sa.column("campaign_id"),
+            sa.func.lower(sa.column("sample_id")),
+            unique=True,
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaigns.id")
     sample_id: str  # the lab's code, unique per campaign

@@ -24,18 +24,26 @@ from experiments.files import require_regular_file
 from experiments.impedance.columns import Column, find_columns, names_frequency, split_header
 from experiments.impedance.geometry import PelletGeometry, find_geometry
 from experiments.impedance.textio import Table, decode, read_table
+from experiments.limits import (
+    DEFAULT_EIS_LIMITS,
+    EIS_MAX_BYTES,
+    EIS_MAX_POINTS,
+    ReadLimits,
+    setting_note,
+)
 from loop.errors import ValidationError
+from loop.progress import ProgressHook
 
 log = logging.getLogger(__name__)
 
 #: Fewest points a spectrum must have to be fitted.
 MIN_POINTS = 10
-#: Largest spectrum accepted (points); a frequency sweep has at most a few thousand.
-MAX_POINTS = 100_000
-#: Header lines allowed on top of MAX_POINTS rows before a file is refused unparsed.
+#: Default of the largest spectrum accepted, points (setting ``limits.max_eis_points``).
+MAX_POINTS = EIS_MAX_POINTS
+#: Header lines allowed on top of the most rows before a file is refused unparsed.
 MAX_HEADER_LINES = 10_000
-#: Largest impedance file accepted (bytes): 100,000 rows of a 20-column BioLogic export.
-MAX_FILE_BYTES = 32 * 1024 * 1024
+#: Default of the largest impedance file accepted, bytes (setting ``limits.max_eis_bytes``).
+MAX_FILE_BYTES = EIS_MAX_BYTES
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +80,7 @@ def make_spectrum(
     source_format: str = "arrays",
     source: str = "",
     line_numbers: np.ndarray | None = None,
+    limits: ReadLimits | None = None,
     **extra,
 ) -> Spectrum:
     """Validated :class:`Spectrum` from frequencies (Hz) and complex impedances (ohm).
@@ -80,7 +89,8 @@ def make_spectrum(
     sets the other :class:`Spectrum` fields.
 
     Raises:
-        ValidationError: fewer than 10 or more than 100,000 points, a non-positive or
+        ValidationError: fewer than 10 or more than ``limits.max_points`` (default
+            :data:`MAX_POINTS`) points, a non-positive or
             non-finite frequency, a non-finite impedance, a frequency given twice.
     """
     f = np.asarray(frequency_hz, dtype=float).ravel()
@@ -92,10 +102,7 @@ def make_spectrum(
         raise ValidationError(
             f"the spectrum{where} has {f.size} points; at least {MIN_POINTS} are needed"
         )
-    if f.size > MAX_POINTS:
-        raise ValidationError(
-            f"the spectrum{where} has {f.size} points; at most {MAX_POINTS:,} are accepted"
-        )
+    (limits or DEFAULT_EIS_LIMITS).check_points(f.size, f"the spectrum{where}")
 
     def at(i: int) -> str:
         return f"{source}:{line_numbers[i]}" if line_numbers is not None else f"point {i + 1}"
@@ -117,41 +124,44 @@ def make_spectrum(
     return Spectrum(f, zc.real.copy(), zc.imag.copy(), source_format, source, **extra)
 
 
-def read_spectrum(path: str | Path) -> Spectrum:
+def read_spectrum(
+    path: str | Path,
+    *,
+    limits: ReadLimits | None = None,
+    progress: ProgressHook | None = None,
+) -> Spectrum:
     """Read an impedance export (layout found from its content; see the module docstring).
+
+    ``limits`` (default: the defaults of the ``[limits]`` settings) bound its bytes and
+    points; ``progress`` receives the rows parsed (bar ``"eis-read"``).
 
     Raises:
         DataMissingError: the file does not exist.
-        ValidationError: unreadable, empty, binary, larger than 32 MiB, no recognisable table,
-            a bad or truncated line (named file:line), a non-finite value, a repeated
+        ValidationError: unreadable, empty, binary, larger than ``limits``, no recognisable
+            table, a bad or truncated line (named file:line), a non-finite value, a repeated
             frequency, or fewer than 10 points.
     """
+    limits = limits or DEFAULT_EIS_LIMITS
     p = require_regular_file(path, "impedance file")
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ValidationError(
-                f"impedance file {p} has {size / 2**20:.1f} MiB; at most "
-                f"{MAX_FILE_BYTES // 2**20} MiB are accepted"
-            )
+        limits.check_bytes(p.stat().st_size, f"impedance file {p}")
         raw = p.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read impedance file {p}: {exc.strerror}") from None
     if not raw.strip():
         raise ValidationError(f"impedance file {p} is empty")
     lines = decode(raw, p, "impedance file").splitlines()
-    if len(lines) > MAX_POINTS + MAX_HEADER_LINES:
-        raise ValidationError(
-            f"impedance file {p} has {len(lines):,} lines; at most {MAX_POINTS:,} data rows "
-            "are accepted"
+    if len(lines) > limits.max_points + MAX_HEADER_LINES:
+        raise ValidationError(  # refused before parsing
+            f"impedance file {p} has {len(lines):,} lines; at most {limits.max_points:,} data "
+            f"rows (and {MAX_HEADER_LINES:,} other lines) are accepted "
+            f"({setting_note(limits.points_setting)})"
         )
     fmt, start = _detect_format(p, lines)
-    table = read_table(lines, p, start=start, header_like=names_frequency)
-    if table.values.shape[0] > MAX_POINTS:
-        raise ValidationError(
-            f"impedance file {p} has {table.values.shape[0]:,} rows; at most {MAX_POINTS:,} "
-            "are accepted"
-        )
+    table = read_table(
+        lines, p, start=start, header_like=names_frequency, progress=progress, key="eis-read"
+    )
+    limits.check_points(table.values.shape[0], f"impedance file {p}", "rows")
     names, columns = _columns(lines, table, p, fmt)
     f, z, sign, notes = _impedance(table, columns, p)
     geometry = find_geometry(lines[: table.first_line])
@@ -166,6 +176,7 @@ def read_spectrum(path: str | Path) -> Spectrum:
         geometry=geometry,
         columns=tuple(names),
         notes=tuple(notes),
+        limits=limits,
     )
 
 

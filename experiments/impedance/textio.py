@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from loop.errors import ValidationError
+from loop.progress import ProgressHook
 
 #: The exports the impedance reader understands (named in its refusals).
 FORMATS = (
@@ -31,6 +32,8 @@ _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d*([eE][+-]?\d+)?$")
 _ROW_CHARS = re.compile(r"^[0-9eE+\-.,;\s]+$")
 #: Fraction of control characters (besides tab, CR, LF, FF) above which a file is binary.
 MAX_CONTROL_FRACTION = 0.01
+#: Lines parsed between two progress reports.
+PROGRESS_CHUNK = 20_000
 
 
 def unquote(text: str) -> str:
@@ -139,11 +142,14 @@ def read_table(
     *,
     start: int = 0,
     header_like: Callable[[str], bool] = lambda _: False,
+    progress: ProgressHook | None = None,
+    key: str = "table",
 ) -> Table:
     """The data table of ``lines`` from index ``start`` on (see the module docstring).
 
     ``header_like`` tells a column-header line from a stray line: a run of rows above a
     header is a separate block (a preamble), above any other text it is part of the table.
+    ``progress`` receives the lines parsed (bar ``key``, one step per line).
 
     Raises:
         ValidationError: no table of at least two numeric columns, a bad line inside the
@@ -151,11 +157,7 @@ def read_table(
     """
     candidates = [ln for ln in lines[start:] if ln.strip() and _ROW_CHARS.match(ln.strip())]
     layout = guess_layout(candidates[:200] + candidates[-200:])
-    rows = [
-        _Line(i, _row(layout, lines[i]), lines[i].strip())
-        for i in range(start, len(lines))
-        if lines[i].strip()
-    ]
+    rows = _parse_lines(lines, start, layout, progress, key)
     runs = _runs(rows)
     if not runs:
         raise ValidationError(
@@ -176,6 +178,28 @@ def read_table(
     first = rows[a].index
     header = next((i for i in range(first - 1, start - 1, -1) if lines[i].strip()), None)
     return Table(values, numbers, layout, first, header)
+
+
+def _parse_lines(
+    lines: list[str], start: int, layout: Layout, progress: ProgressHook | None, key: str
+) -> list[_Line]:
+    """The non-blank lines from ``start`` on, parsed, in chunks reported to ``progress``."""
+    total = len(lines) - start
+    if progress is not None:
+        progress.start(key, "reading table rows", total)
+    rows: list[_Line] = []
+    for a in range(start, len(lines), PROGRESS_CHUNK):
+        b = min(a + PROGRESS_CHUNK, len(lines))
+        rows.extend(
+            _Line(i, _row(layout, lines[i]), lines[i].strip())
+            for i in range(a, b)
+            if lines[i].strip()
+        )
+        if progress is not None:
+            progress.advance(key, b - a)
+    if progress is not None:
+        progress.finish(key)
+    return rows
 
 
 def _runs(rows: list[_Line]) -> list[tuple[int, int]]:

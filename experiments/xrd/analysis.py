@@ -1,6 +1,6 @@
 """``analyze_pattern``: is NASICON there, and if so, how pure is it? A verdict with a reason.
 
-1. The pattern is read (size limits in :mod:`experiments.xrd.readers`) and rebinned to the
+1. The pattern is read (size limits: :mod:`experiments.limits`) and rebinned to the
    instrument's resolution (:mod:`experiments.xrd.resolution`).
 2. NASICON's strongest lines are looked for directly, in its R-3c and C2/c forms
    (:mod:`experiments.xrd.detect`). None of the forms found: ``no_nasicon``, no fit is made
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.limits import ReadLimits
 from experiments.xrd.background import snip_background
 from experiments.xrd.detect import Detection, Peak, detect_form, find_peaks, line_set, noise_model
 from experiments.xrd.fit import ProfileFit, fit_profile
@@ -36,6 +37,7 @@ from experiments.xrd.reflections import build_reflections
 from experiments.xrd.resolution import estimate_fwhm, rebin
 from experiments.xrd.result import ANALYSIS_VERSION, VERDICTS, Criteria, XRDAnalysis
 from loop.errors import ValidationError
+from loop.progress import ProgressHook, Stages
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,14 @@ DETECTION_MAX_TWO_THETA = 70.0
 NOISE_LIMITED_GOF = 2.0
 #: C2/c is preferred over R-3c only when its NASICON-only misfit is this much smaller.
 MONOCLINIC_GAIN = 0.98
+#: The stages reported to a progress hook (bar "xrd"), in order.
+STAGES = [
+    "reading the pattern",
+    "rebinning",
+    "background and peaks",
+    "looking for NASICON",
+    "fitting the profile",
+]
 
 
 def analyze_pattern(
@@ -61,6 +71,8 @@ def analyze_pattern(
     kalpha2_ratio: float | None = None,
     criteria: Criteria | None = None,
     reference_dir: str | Path | None = None,
+    limits: ReadLimits | None = None,
+    progress: ProgressHook | None = None,
 ) -> XRDAnalysis:
     """Verdict on a powder pattern; see the module docstring.
 
@@ -70,6 +82,8 @@ def analyze_pattern(
     monochromator give 0.5) and uses none at other wavelengths. ``composition`` decorates the
     NASICON reference (default Na3Zr2Si2PO12). ``criteria`` holds the thresholds (its
     ``impurity_threshold`` is replaced by the argument); ``reference_dir`` a folder of CIFs.
+    ``limits`` bound the pattern's bytes and points (default: the ``[limits]`` defaults);
+    ``progress`` receives the stages (bar ``"xrd"``: read, rebin, peaks, detect, fit).
 
     Raises:
         ValidationError / DataMissingError: unreadable or invalid pattern, bad options or a
@@ -87,7 +101,9 @@ def analyze_pattern(
     base = criteria or Criteria()
     crit = Criteria(**{**base.to_dict(), "impurity_threshold": float(impurity_threshold)})
     references = reference_phases(composition, reference_dir)  # validates CIFs and formula
-    pattern = _as_pattern(path_or_arrays)
+    stages = Stages(progress, "xrd", STAGES)
+    pattern = _as_pattern(path_or_arrays, limits)
+    stages.next()
     if pattern.wavelength_a and abs(pattern.wavelength_a - wavelength_a) > 1e-3:
         log.warning(
             "%s declares a wavelength of %.5f A but %.5f A is used",
@@ -99,21 +115,26 @@ def analyze_pattern(
     pattern, note = rebin(pattern, estimate_fwhm(pattern.two_theta, pattern.intensity))
     if note:
         notes.append(note)
+    stages.next()
     x, y = pattern.two_theta, pattern.intensity
     background = snip_background(x, y)
     noise = noise_model(y, background)
     fwhm = estimate_fwhm(x, y)
     peaks = find_peaks(x, y - background, noise.sigma(y), fwhm)
+    stages.next()
     detections = {
         form: _detect(form, composition, peaks, x, y - background, fwhm, crit, wavelength_a)
         for form in NASICON_FORMS
     }
+    stages.next()
     found = [d for d in detections.values() if d.present]
     context = _Context(pattern, crit, wavelength_a, composition, references, notes)
     if not found:
         best = max(detections.values(), key=lambda d: sum(c.observed is not None for c in d.lines))
         reason = f"no NASICON: {best.reason}"
         log.info("XRD %s: no_nasicon (%s)", pattern.source, reason)
+        if progress is not None:
+            progress.finish("xrd")  # no fit to make
         return _without_fit(context, best, background, reason)
     chosen = _choose_form(found, x, y, background, noise, fwhm, composition, wavelength_a)
     phases = [nasicon_phase(composition, chosen.form), *references[1:]]
@@ -126,7 +147,9 @@ def analyze_pattern(
         main_scales=chosen.scales,
         noise=noise,
     )
-    return _with_fit(context, chosen, phases, fit, fwhm)
+    result = _with_fit(context, chosen, phases, fit, fwhm)
+    stages.next()
+    return result
 
 
 class _Context:
@@ -303,17 +326,20 @@ def is_phase_pure(phases: tuple[tuple[str, float], ...], impurity_threshold: flo
     return all(w <= impurity_threshold for name, w in phases if name != MAIN_PHASE)
 
 
-def _as_pattern(obj: str | Path | Pattern | tuple[np.ndarray, np.ndarray]) -> Pattern:
+def _as_pattern(
+    obj: str | Path | Pattern | tuple[np.ndarray, np.ndarray], limits: ReadLimits | None
+) -> Pattern:
     if isinstance(obj, Pattern):
         return make_pattern(
-            obj.two_theta, obj.intensity, source=obj.source, wavelength_a=obj.wavelength_a
-        )
+            obj.two_theta, obj.intensity, source=obj.source, wavelength_a=obj.wavelength_a,
+            limits=limits,
+        )  # fmt: skip
     if isinstance(obj, str | Path):
-        return read_pattern(obj)
+        return read_pattern(obj, limits=limits)
     try:
         x, y = obj
     except (TypeError, ValueError):
         raise ValidationError(
             "give a pattern file or a pair of (2-theta, intensity) arrays"
         ) from None
-    return make_pattern(x, y, source="arrays")
+    return make_pattern(x, y, source="arrays", limits=limits)

@@ -14,16 +14,17 @@ import geddes
 import numpy as np
 
 from experiments.files import require_regular_file
+from experiments.limits import DEFAULT_XRD_LIMITS, XRD_MAX_BYTES, XRD_MAX_POINTS, ReadLimits
 from loop.errors import ValidationError
 
 log = logging.getLogger(__name__)
 
 #: Fewest points a pattern must have to be analysed.
 MIN_POINTS = 50
-#: Most points a pattern may have (a 0.0001 deg step over 170 deg is 1.7 million).
-MAX_POINTS = 3_000_000
-#: Largest pattern file read (bytes); 3 million "2theta counts" rows take about 60 MB.
-MAX_FILE_BYTES = 128 * 1024 * 1024
+#: Default of the most points a pattern may have (setting ``limits.max_xrd_points``).
+MAX_POINTS = XRD_MAX_POINTS
+#: Default of the largest pattern file read, bytes (setting ``limits.max_xrd_bytes``).
+MAX_FILE_BYTES = XRD_MAX_BYTES
 SUPPORTED_SUFFIXES = frozenset(
     {".xy", ".xye", ".csv", ".txt", ".dat", ".xrdml", ".raw", ".brml", ".ras", ".rasx"}
 )
@@ -49,8 +50,10 @@ def make_pattern(
     *,
     source: str = "",
     wavelength_a: float | None = None,
+    limits: ReadLimits | None = None,
 ) -> Pattern:
-    """Validated :class:`Pattern` from arrays.
+    """Validated :class:`Pattern` from arrays (at most ``limits.max_points`` points; default
+    :data:`MAX_POINTS`).
 
     Raises:
         ValidationError: too few or too many points, lengths differ, a non-finite value,
@@ -65,10 +68,7 @@ def make_pattern(
         raise ValidationError(
             f"the pattern{where} has {x.size} points; at least {MIN_POINTS} are needed"
         )
-    if x.size > MAX_POINTS:
-        raise ValidationError(
-            f"the pattern{where} has {x.size:,} points; at most {MAX_POINTS:,} are accepted"
-        )
+    (limits or DEFAULT_XRD_LIMITS).check_points(x.size, f"the pattern{where}")
     if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValidationError(f"the pattern{where} has a value that is not a finite number")
     if np.any(np.diff(x) <= 0):
@@ -80,14 +80,17 @@ def make_pattern(
     return Pattern(x, y, source, wavelength_a)
 
 
-def read_pattern(path: str | Path) -> Pattern:
+def read_pattern(path: str | Path, *, limits: ReadLimits | None = None) -> Pattern:
     """Read a powder pattern file (format chosen by geddes from the content and extension).
+
+    ``limits`` (default: the defaults of the ``[limits]`` settings) bound its bytes and points.
 
     Raises:
         DataMissingError: the file does not exist.
         ValidationError: unreadable, empty, unsupported, or not a valid pattern (for
-            example 2theta not strictly increasing).
+            example 2theta not strictly increasing), or larger than ``limits``.
     """
+    limits = limits or DEFAULT_XRD_LIMITS
     p = require_regular_file(path, "XRD pattern file")
     suffix = p.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
@@ -96,12 +99,7 @@ def read_pattern(path: str | Path) -> Pattern:
             + ", ".join(sorted(SUPPORTED_SUFFIXES))
         )
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ValidationError(
-                f"XRD pattern file {p} has {size / 2**20:.0f} MiB; at most "
-                f"{MAX_FILE_BYTES // 2**20} MiB are accepted"
-            )
+        limits.check_bytes(p.stat().st_size, f"XRD pattern file {p}")
         data = p.read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read XRD pattern file {p}: {exc.strerror}") from None
@@ -120,7 +118,9 @@ def read_pattern(path: str | Path) -> Pattern:
         if suffix not in _TEXT_SUFFIXES:
             raise ValidationError(f"cannot read XRD pattern file {p}: {msg}") from None
         x, y = _read_delimited(data, p)  # e.g. semicolon-separated exports geddes declines
-    return make_pattern(x, y, source=str(p), wavelength_a=_declared_wavelength(data, suffix))
+    return make_pattern(
+        x, y, source=str(p), wavelength_a=_declared_wavelength(data, suffix), limits=limits
+    )
 
 
 def _descending(data: bytes) -> bool:

@@ -18,6 +18,7 @@ from nasicon.cli.context import config
 from nasicon.cli.options import AsJson
 from nasicon.cli.output import Table, fit_parameter_table
 from nasicon.cli.output import progress_line as _progress
+from nasicon.cli.progress import raw_file_progress as _file_progress
 
 xrd_app = typer.Typer(help="Powder XRD: phase analysis of NASICON patterns.", no_args_is_help=True)
 eis_app = typer.Typer(
@@ -97,13 +98,16 @@ def xrd_analyze(
     plot: Path | None = typer.Option(None, "--plot", help="Write a PNG of the fit here."),
 ) -> None:
     """Is NASICON there, and how pure? Verdict (phase_pure, impure, no_nasicon, inconclusive)."""
+    from experiments.limits import xrd_limits
     from experiments.xrd import analyze_pattern
     from experiments.xrd.plot import plot_analysis
 
-    cfg = config(ctx).xrd
-    with _progress(f"analysing {file.name}"):
+    cfg, limits = config(ctx).xrd, config(ctx).limits
+    with _file_progress(f"analysing {file.name}", file, limits.progress_min_bytes) as hook:
         result = analyze_pattern(
             file,
+            limits=xrd_limits(limits),
+            progress=hook,
             wavelength_a=cfg.wavelength_a if wavelength is None else wavelength,
             impurity_threshold=cfg.impurity_threshold if threshold is None else threshold,
             composition=composition,
@@ -184,6 +188,7 @@ def xrd_phases(
 
 @eis_app.command("fit")
 def eis_fit(
+    ctx: typer.Context,
     file: Path = typer.Argument(
         ...,
         help="Spectrum: Novocontrol, BioLogic .mpt, Gamry .DTA, ZView .z, Autolab, CH Instruments, "
@@ -200,13 +205,18 @@ def eis_fit(
     """Fit the pellet circuit to one spectrum; bulk and total conductivity."""
     from experiments.impedance import conductivity, fit_spectrum, read_spectrum, resolve_pellet
     from experiments.impedance.plot import plot_nyquist_bode
+    from experiments.limits import eis_limits
+    from loop.progress import Stages
 
-    spectrum = read_spectrum(file)
-    pellet = resolve_pellet(spectrum.geometry, thickness_mm, area_cm2, str(file))
-    with _progress(f"fitting {file.name}"):
+    limits = config(ctx).limits
+    with _file_progress(f"fitting {file.name}", file, limits.progress_min_bytes) as hook:
+        spectrum = read_spectrum(file, limits=eis_limits(limits), progress=hook)
+        pellet = resolve_pellet(spectrum.geometry, thickness_mm, area_cm2, str(file))
+        stages = Stages(hook, "eis-fit", ["fitting the circuit"])
         fit = fit_spectrum(
             spectrum, temperature_c=temperature_c, f_min_hz=f_min_hz, f_max_hz=f_max_hz
         )
+        stages.next()
     cond = conductivity(
         fit,
         pellet.thickness_mm,
@@ -264,6 +274,7 @@ def _parse_temperatures(items: list[str]) -> list[float]:
 
 @eis_app.command("arrhenius")
 def eis_arrhenius(
+    ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="One spectrum per temperature."),
     temperatures_c: list[str] = typer.Option(
         ...,
@@ -287,7 +298,9 @@ def eis_arrhenius(
         resolve_pellet,
     )
     from experiments.impedance.plot import plot_arrhenius
+    from experiments.limits import eis_limits
 
+    limits = config(ctx).limits
     temps = _parse_temperatures(temperatures_c)
     if len(temps) != len(files):
         raise ValidationError(
@@ -295,7 +308,10 @@ def eis_arrhenius(
         )
     if which not in ("total", "bulk"):
         raise ValidationError(f"--which must be total or bulk, not {which!r}")
-    spectra = [read_spectrum(path) for path in files]
+    spectra = []
+    for path in files:
+        with _file_progress(f"reading {path.name}", path, limits.progress_min_bytes) as hook:
+            spectra.append(read_spectrum(path, limits=eis_limits(limits), progress=hook))
     pellets = [
         resolve_pellet(spec.geometry, thickness_mm, area_cm2, str(path))
         for spec, path in zip(spectra, files, strict=True)

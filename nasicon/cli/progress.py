@@ -1,4 +1,5 @@
-"""Rich progress bars on stderr for the long work of ``loop`` (retrain, screening, backtest).
+"""Rich progress bars on stderr for the long work of ``loop`` (retrain, screening, backtest)
+and for big raw files (XRD patterns, impedance spectra) read and analysed.
 
 ``loop`` reports progress through :class:`loop.progress.ProgressHook`; :func:`rich_progress`
 yields a hook that draws one rich bar per key.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -87,3 +89,31 @@ def rich_progress(enabled: bool = True) -> Iterator[ProgressHook]:
         yield hook
     finally:
         hook.stop()
+
+
+def shows_bars(path: str | Path, min_bytes: int) -> bool:
+    """Whether reading ``path`` gets progress bars: a file of at least ``min_bytes``
+    (setting ``limits.progress_min_bytes``) read with stderr on a terminal."""
+    try:
+        size = Path(path).stat().st_size
+    except OSError:
+        return False  # the reader names the problem
+    return size >= min_bytes and err_console.is_terminal
+
+
+@contextmanager
+def raw_file_progress(
+    description: str, path: str | Path, min_bytes: int
+) -> Iterator[ProgressHook | None]:
+    """Rich bars (rows read, analysis stages) while a big raw file is read and analysed
+    (:func:`shows_bars`); for a smaller one the transient spinner ``description`` and no hook.
+    """
+    from nasicon.cli.output import analysing
+
+    if shows_bars(path, min_bytes):
+        with rich_progress(enabled=True) as hook:
+            yield hook
+        return
+    with analysing(description) as spinner:
+        spinner.add_task(description, total=None)
+        yield None

@@ -19,8 +19,8 @@ from nasicon.cli.context import config as _config
 from nasicon.cli.context import open_registry as _registry
 from nasicon.cli.context import who as _who
 from nasicon.cli.options import By, SampleCampaign
-from nasicon.cli.output import analysing as _analysing
 from nasicon.cli.output import print_problems as _problems
+from nasicon.cli.progress import raw_file_progress as _file_progress
 from nasicon.cli.recording import print_record_json as _record_json
 from nasicon.cli.recording import print_stored as _report_stored
 from nasicon.cli.recording import store_and_print_measurement as _store_measurement
@@ -181,6 +181,7 @@ def record_xrd(
 
     cfg = _config(ctx)
     if pattern is not None:
+        from experiments.limits import xrd_limits
         from experiments.measurements import xrd_measurement
         from experiments.xrd import Criteria
 
@@ -197,10 +198,11 @@ def record_xrd(
         )  # fmt: skip
         with _registry(ctx) as registry:
             known = _sample(registry, sample, campaign)  # an unknown sample stops here
-            with _analysing(f"analysing {pattern.name}") as progress:
-                progress.add_task("xrd", total=None)
+            with _file_progress(
+                f"analysing {pattern.name}", pattern, cfg.limits.progress_min_bytes
+            ) as hook:
                 measurement = xrd_measurement(
-                    sample, pattern,
+                    sample, pattern, limits=xrd_limits(cfg.limits), progress=hook,
                     wavelength_a=cfg.xrd.wavelength_a if wavelength is None else wavelength,
                     impurity_threshold=cfg.xrd.impurity_threshold,
                     criteria=Criteria.from_settings(cfg.xrd), reference_dir=cfg.xrd.reference_dir,
@@ -229,7 +231,8 @@ def _store_typed(
     from experiments.records import with_raw_file
 
     if raw is not None:
-        check_raw_kind(record.KIND, raw)  # /etc/passwd is not an impedance export
+        # /etc/passwd is not an impedance export
+        check_raw_kind(record.KIND, raw, _config(ctx).limits)
         record = with_raw_file(record, raw, _config(ctx).data.raw_store)
     result = _store(ctx, record, by)
     if as_json:
@@ -289,8 +292,10 @@ def record_conductivity(
     from experiments.records import ConductivityRecord
 
     if eis is not None:
+        from experiments.limits import eis_limits
         from experiments.measurements import conductivity_measurement
 
+        cfg = _config(ctx)
         _file_or_numbers(
             "--eis",
             {
@@ -300,10 +305,12 @@ def record_conductivity(
         )  # fmt: skip
         with _registry(ctx) as registry:
             _sample(registry, sample, campaign)  # an unknown sample stops here
-            with _analysing(f"fitting {eis.name}") as progress:
-                progress.add_task("eis", total=None)
+            with _file_progress(
+                f"fitting {eis.name}", eis, cfg.limits.progress_min_bytes
+            ) as hook:
                 measurement = conductivity_measurement(
-                    sample, eis, thickness_mm=thickness_mm, area_cm2=area_cm2,
+                    sample, eis, limits=eis_limits(cfg.limits), progress=hook,
+                    thickness_mm=thickness_mm, area_cm2=area_cm2,
                     temperature_c=temperature_c, temperature_k=temperature_k, notes=notes,
                     ea_ev=ea, relative_density_pct=density_pct, ccd_ma_cm2=ccd,
                     campaign=campaign, formula=formula, supersedes_id=supersedes, reason=reason,

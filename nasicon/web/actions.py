@@ -125,13 +125,14 @@ def analyse_xrd(
     registry: Registry, config: NasiconConfig, body: XRDFileIn, pattern: Path
 ) -> Measurement:
     """``nasicon record xrd --pattern`` up to the analysis (nothing stored)."""
+    from experiments.limits import xrd_limits
     from experiments.measurements import xrd_measurement
     from experiments.xrd import Criteria
     from flows.services.record import sample_of
 
     known = sample_of(registry, body.sample, body.campaign)  # an unknown sample stops here
     return xrd_measurement(
-        body.sample, pattern,
+        body.sample, pattern, limits=xrd_limits(config.limits),
         wavelength_a=config.xrd.wavelength_a if body.wavelength is None else body.wavelength,
         impurity_threshold=config.xrd.impurity_threshold,
         criteria=Criteria.from_settings(config.xrd), reference_dir=config.xrd.reference_dir,
@@ -144,12 +145,14 @@ def analyse_conductivity(
     registry: Registry, config: NasiconConfig, body: ConductivityFileIn, spectrum: Path
 ) -> Measurement:
     """``nasicon record conductivity --eis`` up to the fit (nothing stored)."""
+    from experiments.limits import eis_limits
     from experiments.measurements import conductivity_measurement
     from flows.services.record import sample_of
 
     sample_of(registry, body.sample, body.campaign)  # an unknown sample stops here
     return conductivity_measurement(
-        body.sample, spectrum, thickness_mm=body.thickness_mm, area_cm2=body.area_cm2,
+        body.sample, spectrum, limits=eis_limits(config.limits),
+        thickness_mm=body.thickness_mm, area_cm2=body.area_cm2,
         temperature_c=body.temperature_c, temperature_k=body.temperature_k, notes=body.notes,
         ea_ev=body.ea, relative_density_pct=body.density_pct, ccd_ma_cm2=body.ccd,
         campaign=body.campaign, formula=body.formula, supersedes_id=body.supersedes,

@@ -39,6 +39,7 @@ def _queue(request: Request, everything: bool = False) -> dict[str, Any]:
         "models": views.model_names(proposals),
         "sigma": {p.id: views.predicted_sigma(p) for p in proposals},
         "any_sigma": any(views.predicted_sigma(p) is not None for p in proposals),
+        "shown": views.has_objectives(proposals),
         "everything": everything,
     }
 

@@ -20,8 +20,13 @@ if TYPE_CHECKING:
 
 #: Leaderboard columns, in this order, when a run's metrics have them.
 METRIC_COLUMNS = ("f1_macro", "accuracy", "roc_auc", "brier", "log_loss", "ece")
-#: Names of a proposal's predicted-conductivity field, when the registry has one.
+#: Names of a proposal's predicted-conductivity field (S/cm), when the registry has one;
+#: else it is 10 ** ``log10_sigma_s_cm`` (migration 0005).
 CONDUCTIVITY_FIELDS = ("predicted_sigma_s_cm", "predicted_conductivity_s_cm")
+#: A proposal's objective columns (migration 0005), shown and sent as stored.
+OBJECTIVE_FIELDS = (
+    "p_forms", "p_forms_sd", "log10_sigma_s_cm", "log10_sigma_sd", "objective", "signal",
+)  # fmt: skip
 FIGURE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.png")
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -57,7 +62,25 @@ def predicted_sigma(p: ProposalRecord) -> float | None:
         value = getattr(p, name, None)
         if isinstance(value, int | float):
             return float(value)
+    log_sigma = getattr(p, "log10_sigma_s_cm", None)
+    if isinstance(log_sigma, int | float) and math.isfinite(log_sigma):
+        return float(10.0**log_sigma)
     return None
+
+
+def domain_text(p: ProposalRecord) -> str:
+    """``inside``, ``outside`` or ``not checked``: whether the proposal lies in the training
+    domain of its round (migration 0004)."""
+    in_domain = getattr(p, "in_domain", None)
+    return "not checked" if in_domain is None else "inside" if in_domain else "outside"
+
+
+def has_objectives(proposals: list[ProposalRecord]) -> dict[str, bool]:
+    """Which objective columns any of ``proposals`` has (the page shows only those)."""
+    return {
+        "domain": any(getattr(p, "in_domain", None) is not None for p in proposals),
+        "p_forms": any(getattr(p, "p_forms", None) is not None for p in proposals),
+    }
 
 
 def model_names(proposals: list[ProposalRecord]) -> list[str]:
@@ -77,6 +100,9 @@ def proposal_dict(p: ProposalRecord) -> dict[str, Any]:
         "status": p.status.value,
         "probabilities": dict(p.probabilities),
         "predicted_sigma_s_cm": predicted_sigma(p),
+        "in_domain": getattr(p, "in_domain", None),
+        "domain_reason": getattr(p, "domain_reason", None),
+        **{name: getattr(p, name, None) for name in OBJECTIVE_FIELDS},
         "acquisition_score": p.acquisition_score,
         "strategy": p.strategy,
         "reason": p.reason,
