@@ -20,7 +20,7 @@ import pandas as pd
 
 from loop.conductivity.arrhenius import FITTED, MEASURED, UNUSABLE, targets_25c
 from loop.conductivity.features import formula_features
-from loop.conductivity.model import ConductivityModel, fit_conductivity_model
+from loop.conductivity.model import ConductivityModel, ForestSettings, fit_conductivity_model
 from loop.errors import ValidationError
 from loop.settings import NasiconConfig
 from registry import Registry
@@ -117,8 +117,7 @@ def train_conductivity(
         data.ions,
         t["formula"].tolist(),
         t["reference"].tolist(),
-        algorithm=algorithm,
-        seed=seed,
+        ForestSettings(algorithm=algorithm, seed=seed),
     )
     counts = {
         "records": data.n_records,
