@@ -209,10 +209,6 @@ class DesignSpace:
         na = np.where(np.abs(na) < TOLERANCE, 0.0, na)
         return OccupancyBatch(na, m_index, m_amount, np.ascontiguousarray(a_amount), self.table)
 
-    def iter_batches(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[OccupancyBatch]:
-        """Alias of :meth:`chunks`."""
-        return self.chunks(chunk_size)
-
     def all(self, limit: int = 5_000_000) -> OccupancyBatch:
         """The whole space as one batch (refused above ``limit`` rows: stream it instead)."""
         if self.size > limit:

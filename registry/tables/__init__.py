@@ -31,7 +31,6 @@ share one database; the migration version lives in ``nasicon_alembic_version``.
 from __future__ import annotations
 
 from registry.tables.base import (
-    IMMUTABLE_TABLES,
     NAMING_CONVENTION,
     RegistryModel,
     json_field,
@@ -59,7 +58,6 @@ from registry.tables.people import USER_ROLES, LoginFailureRow, UserRow, WebSess
 from registry.tables.rounds import ModelRunRow, ProposalEventRow, ProposalRow, RoundRow
 
 __all__ = [
-    "IMMUTABLE_TABLES",
     "NAMING_CONVENTION",
     "OUTCOME_TABLES",
     "USER_ROLES",

@@ -29,15 +29,6 @@ class RegistryModel(SQLModel, registry=_ORM):
 
 metadata: sa.MetaData = RegistryModel.metadata
 
-#: Outcome tables whose rows are immutable (triggers refuse UPDATE and DELETE).
-IMMUTABLE_TABLES = (
-    "computed_records",
-    "synthesis_records",
-    "xrd_results",
-    "conductivity_results",
-    "proposal_events",
-)
-
 
 def ts_field(**kw: Any) -> Any:
     """A UTC time stamp column, now by default."""
