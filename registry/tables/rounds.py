@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -15,24 +16,29 @@ _OPEN_SQL = ", ".join(f"'{s.value}'" for s in OPEN)
 _STATUS_SQL = ", ".join(f"'{s.value}'" for s in ProposalStatus)
 
 
+def index_where(where: str | None) -> dict[str, Any]:
+    """Index options that index only the rows where ``where`` (SQL) holds, on SQLite and
+    PostgreSQL alike (none when ``where`` is None)."""
+    return (
+        {}
+        if where is None
+        else {"sqlite_where": sa.text(where), "postgresql_where": sa.text(where)}
+    )
+
+
+def unique_per_round(name: str, *columns: str, where: str | None = None) -> sa.Index:
+    """A unique index over the round number (no round counts as round -1) and ``columns``."""
+    round_key = sa.func.coalesce(sa.column("round_number"), -1)
+    return sa.Index(name, round_key, *map(sa.column, columns), unique=True, **index_where(where))
+
+
 class ModelRunRow(RegistryModel, table=True):
     """One trained model of a round: its settings, CV metrics and artifact."""
 
     __tablename__ = "model_runs"
     __table_args__ = (
-        sa.Index(
-            "uq_model_runs_round_algorithm",
-            sa.func.coalesce(sa.column("round_number"), -1),
-            sa.column("algorithm"),
-            unique=True,
-        ),
-        sa.Index(
-            "uq_model_runs_champion_per_round",
-            sa.func.coalesce(sa.column("round_number"), -1),
-            unique=True,
-            sqlite_where=sa.text("is_champion"),
-            postgresql_where=sa.text("is_champion"),
-        ),
+        unique_per_round("uq_model_runs_round_algorithm", "algorithm"),
+        unique_per_round("uq_model_runs_champion_per_round", where="is_champion"),
     )
     id: int | None = Field(default=None, primary_key=True)
     round_number: int | None = None
@@ -71,18 +77,12 @@ class ProposalRow(RegistryModel, table=True):
 
     __tablename__ = "proposals"
     __table_args__ = (
-        sa.Index(
-            "uq_proposals_round_composition",
-            sa.func.coalesce(sa.column("round_number"), -1),
-            sa.column("composition_id"),
-            unique=True,
-        ),
+        unique_per_round("uq_proposals_round_composition", "composition_id"),
         sa.Index(
             "uq_proposals_open_composition",
             sa.column("composition_id"),
             unique=True,
-            sqlite_where=sa.text(f"status IN ({_OPEN_SQL})"),
-            postgresql_where=sa.text(f"status IN ({_OPEN_SQL})"),
+            **index_where(f"status IN ({_OPEN_SQL})"),
         ),
         sa.CheckConstraint(f"status IN ({_STATUS_SQL})", name="status_known"),
     )
