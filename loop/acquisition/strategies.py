@@ -75,6 +75,10 @@ class AcquisitionStrategy(Protocol):
         """Acquisition score of each row of an (N, m) probability matrix."""
         ...
 
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
+        """One line on why a pick with this mean P, spread and score over m members won."""
+        ...
+
 
 def _entropy(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-12, 1 - 1e-12)
@@ -97,7 +101,7 @@ class _Strategy:
         """JSON with a ``type`` field (the strategy name) and the options."""
         return json.dumps({"type": self.name, **dataclasses.asdict(self)})
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         raise NotImplementedError
 
 
@@ -112,7 +116,7 @@ class ExploitStrategy(_Strategy):
     ) -> np.ndarray:
         return np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1).mean(1)
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         of = f" (mean of {m} models, sd {spread:.2f})" if m > 1 else ""
         return f"exploit: highest P(accessible) = {mean:.3f}{of}"
 
@@ -129,7 +133,7 @@ class UncertaintyStrategy(_Strategy):
         p = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1).mean(1)
         return _entropy(p)
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         return f"uncertainty: P(accessible) = {mean:.3f} is near 0.5 (entropy {score:.3f} nats)"
 
 
@@ -146,7 +150,7 @@ class UCBStrategy(_Strategy):
         p = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1)
         return p.mean(1) + self.kappa * p.std(1)
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         return (
             f"ucb: mean P {mean:.3f} + {self.kappa:g} x sd {spread:.3f} over {m} members "
             f"= {score:.3f}"
@@ -165,7 +169,7 @@ class RandomStrategy(_Strategy):
         rng = rng if rng is not None else np.random.default_rng()
         return rng.random(len(probabilities))
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         return f"random: baseline pick (P(accessible) = {mean:.3f})"
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from loop.acquisition.strategies import Recommendation, make_strategy
+from loop.acquisition.strategies import AcquisitionStrategy, Recommendation, make_strategy
 from loop.errors import ValidationError
 from loop.recommend.batch import select_batch
 from loop.recommend.data import Compositions, Observations
@@ -66,7 +66,7 @@ class Recommender:
         threshold_mev: Ehull at or below which a composition is accessible, meV/atom.
     """
 
-    strategy: Any
+    strategy: AcquisitionStrategy
     signal: str = "labels"
     surrogate: str = "et"
     feature_set: str = "engine+elements+tf"
@@ -207,7 +207,7 @@ class Recommender:
                     + (f"; {dist[i]:.2f} atoms/f.u. from the rest" if np.isfinite(dist[i]) else "")
                 )
                 continue
-            why = self.strategy._why(
+            why = self.strategy.reason(
                 float(mean[i]), float(spread[i]), float(scores[row]), p.shape[1]
             )
             why += f" [{self.signal} via {self.surrogate}]" if self.name != "random" else ""
