@@ -38,7 +38,7 @@ from experiments.importers.literature import import_literature
 from flows.services.conductivity import conductivity_rows, training_set
 from loop.conductivity.features import purged_splits
 from loop.conductivity.figures import parity_figure
-from loop.conductivity.model import cross_validate
+from loop.conductivity.model import ForestSettings, cross_validate
 from registry import Registry
 
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "figures" / "conductivity-parity.png"
@@ -93,7 +93,9 @@ def main() -> None:
     results = {}
     for algorithm in ("extra_trees", "random_forest"):
         start = time.perf_counter()
-        results[algorithm] = cross_validate(ts.features, y, ions, comps, refs, algorithm=algorithm)
+        results[algorithm] = cross_validate(
+            ts.features, y, ions, comps, refs, ForestSettings(algorithm=algorithm)
+        )
         results[algorithm]["seconds"] = time.perf_counter() - start
     X = ts.features.to_numpy(float)
     purged = purged_splits(comps, refs, 5)

@@ -309,22 +309,6 @@ def _parse(
     return BatchParse(path, tuple(records), table.n_rows, table.format), problems
 
 
-def parse_batch(
-    path: str | Path,
-    impurity_threshold: float = DEFAULT_IMPURITY_THRESHOLD,
-    limits: BatchLimits | None = None,
-) -> BatchParse:
-    """Validate every row of a batch file (without the database).
-
-    Raises:
-        BatchError: any invalid row (all of them are listed).
-    """
-    parsed, problems = _parse(Path(path), impurity_threshold, limits)
-    if problems:
-        raise BatchError(parsed.path, problems, parsed.n_rows)
-    return parsed
-
-
 def _registry_problems(
     registry: Registry, records: list[tuple[int, OutcomeRecord]], recorded_by: str
 ) -> list[tuple[int, str]]:

@@ -4,6 +4,8 @@ A record's stored fields are the value columns of its registry table (``Synthesi
 ... in :mod:`registry.tables`): a class declares only its own fields (sample, campaign,
 correction) and the columns it treats specially; :func:`stores` adds every other column
 as a keyword field (default None), so a new column is declared once, in the table.
+Storing records (:func:`store_records`, :func:`with_raw_file`) is
+:mod:`experiments.record_store`, re-exported here.
 
 Records hold canonical units only (:mod:`experiments.units`: K, h, S/cm, eV, fractions);
 ``create`` also takes what people type (C, mS/cm, %; ``units.BENCH_INPUTS``) and converts.
@@ -25,7 +27,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from experiments import plausibility
@@ -37,6 +38,7 @@ from experiments.phases import (
     is_nasicon_phase,
     parse_phases,
 )
+from experiments.record_store import OnWritten, StoreOptions, store_records, with_raw_file
 from experiments.units import (
     SIGMA_MAX_S_CM,
     SIGMA_NAMES,
@@ -52,12 +54,13 @@ from experiments.units import in_range as _in_range
 from experiments.units import optional_float as _optional
 from experiments.units import text as _text
 from loop.errors import ValidationError
-from registry import OutcomeWrite, Registry, UnitOfWork, WriteReport, store_raw_file
+from registry import OutcomeWrite
 from registry.snapshots import OutcomeKind
 from registry.tables import OUTCOME_TABLES, XRD_VERDICTS, column_type, value_columns
 
 __all__ = [
     "ConductivityRecord",
+    "OnWritten",
     "OutcomeRecord",
     "Phase",
     "StoreOptions",
@@ -361,71 +364,3 @@ class ConductivityRecord(_Record):
 
 
 OutcomeRecord = SynthesisRecord | XRDRecord | ConductivityRecord
-
-
-def with_raw_file(
-    record: XRDRecord | ConductivityRecord,
-    path: str | Path,
-    store_dir: str | Path,
-    analysis_version: str | None = None,
-) -> XRDRecord | ConductivityRecord:
-    """Store ``path`` content-addressed under ``store_dir`` and return the record naming it.
-
-    The file is stored before the database transaction (see :mod:`registry.raw_files`).
-    """
-    stored = store_raw_file(path, store_dir)
-    changes: dict[str, Any] = {"raw_path": str(stored.path), "raw_sha256": stored.sha256}
-    if analysis_version is not None:
-        changes["analysis_version"] = analysis_version
-    return dataclasses.replace(record, **changes)
-
-
-@dataclass(frozen=True)
-class StoreOptions:
-    """How :func:`store_records` writes: provenance and idempotency."""
-
-    source: str = "bench"
-    citation: str | None = None
-    skip_identical: bool = False
-    create_campaigns: bool = False
-
-
-#: Called inside the unit of work that stored records, after the write (e.g. to read the
-#: label it gives, in the same transaction); it may run more than once when the unit is
-#: re-run after a transient conflict, the last call being the committed one.
-OnWritten = Callable[[UnitOfWork, WriteReport], None]
-
-
-def store_records(
-    registry: Registry,
-    records: Sequence[OutcomeRecord],
-    *,
-    recorded_by: str,
-    options: StoreOptions | None = None,
-    dry_run: bool = False,
-    on_written: OnWritten | None = None,
-) -> WriteReport:
-    """Store records in one unit of work (all or nothing); ``dry_run`` checks, stores nothing.
-
-    ``on_written(uow, report)`` runs in that unit of work after the write.
-
-    Raises:
-        registry.RecordErrors: some records were refused (duplicate or unknown sample id,
-            a correction of a corrected record, ...); ``problems`` lists them all.
-    """
-    opts = options or StoreOptions()
-    writes = [r.to_write(opts.source, opts.citation) for r in records]
-
-    def work(uow: UnitOfWork) -> WriteReport:
-        report = uow.outcomes.write(
-            writes,
-            recorded_by=recorded_by,
-            skip_identical=opts.skip_identical,
-            create_campaigns=opts.create_campaigns,
-            dry_run=dry_run,
-        )
-        if on_written is not None:
-            on_written(uow, report)
-        return report
-
-    return registry.run(work)

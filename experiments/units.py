@@ -16,7 +16,6 @@ from typing import Any
 from loop.errors import ValidationError
 
 ZERO_CELSIUS_K = 273.15
-ROOM_TEMPERATURE_K = 298.15
 MAX_TEMPERATURE_K = 3000.0
 SIGMA_MAX_S_CM = 1.0  # refused at or above (see experiments.plausibility)
 #: Accepted conductivity units and the divisor that turns them into S/cm (mS, not MS).

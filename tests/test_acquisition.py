@@ -1,8 +1,11 @@
-"""Acquisition strategies: scores, diversity, exclusion, reasons, committees, bad input."""
+"""Acquisition strategies on the recommender's path (loop.recommend): scores, diversity,
+exclusion, reasons, committees, serialisation, bad input; the propose CLI's queue."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
@@ -11,26 +14,60 @@ from sklearn.ensemble import RandomForestClassifier
 
 from loop.acquisition import (
     STRATEGIES,
-    Candidates,
-    ExploitStrategy,
-    RandomStrategy,
-    Recommender,
-    UCBStrategy,
-    UncertaintyStrategy,
+    AcquisitionStrategy,
+    Recommendation,
     committee_probabilities,
     make_strategy,
-    select_diverse,
-    standardise,
     strategy_from_json,
 )
 from loop.errors import ValidationError
+from loop.recommend import (
+    Compositions,
+    Observations,
+    Recommender,
+    build_recommender,
+    select_batch,
+)
+from loop.settings import ProposalConfig
 
 
-def candidates(p: np.ndarray, features: np.ndarray | None = None) -> Candidates:
+def ti_series(amounts: Sequence[float]) -> Compositions:
+    """Na3Zr(2-a)Ti(a)Si2PO12: one composition per Ti amount (atoms per formula unit)."""
+    return Compositions.of_formulas([f"Na3Zr{2 - a:g}Ti{a:g}Si2PO12" for a in amounts])
+
+
+@dataclass
+class FixedCommittee(Recommender):
+    """The recommender with its surrogate replaced by given committee probabilities."""
+
+    table: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def predict(
+        self, candidates: Compositions, observed: Observations, *, seed: int = 0
+    ) -> np.ndarray:
+        rows = [np.atleast_1d(self.table[f]) for f in candidates.formulas]
+        return np.array(rows, dtype=float)
+
+
+def recommend(
+    p: np.ndarray,
+    batch_size: int,
+    *,
+    strategy: str = "exploit",
+    amounts: Sequence[float] | None = None,
+    exclude: Collection[int] = (),
+    seed: int = 0,
+    **options: float,
+) -> Recommendation:
+    """Recommender.recommend over a Ti series whose row i has committee probabilities p[i]
+    (no minimum distance); ``exclude`` names rows; picks come back as row indices."""
     p = np.asarray(p, dtype=float)
-    n = len(p)
-    feats = np.arange(n, dtype=float)[:, None] if features is None else features
-    return Candidates(np.array([f"F{i}" for i in range(n)], dtype=object), feats, p)
+    comps = ti_series(np.arange(len(p)) * 0.04 if amounts is None else amounts)
+    built = build_recommender(ProposalConfig(min_distance=0.0), strategy=strategy, **options)
+    rec = FixedCommittee(**vars(built), table=dict(zip(comps.formulas, p, strict=True)))
+    none = Observations.of(comps.take(np.zeros(0, dtype=np.intp)), np.zeros(0, dtype=bool))
+    excluded = {comps.formulas[i] for i in exclude}
+    return rec.recommend(comps, none, batch_size, exclude=excluded, seed=seed)
 
 
 # -- scores --------------------------------------------------------------------------------
@@ -38,71 +75,69 @@ def candidates(p: np.ndarray, features: np.ndarray | None = None) -> Candidates:
 
 def test_exploit_takes_the_highest_mean_probability() -> None:
     p = np.array([[0.2, 0.4], [0.9, 0.7], [0.5, 0.5], [0.95, 0.95], [0.1, 0.0]])
-    rec = ExploitStrategy().recommend(candidates(p), 2)
-    assert rec.formulas == ["F3", "F1"]
+    rec = recommend(p, 2)
+    assert rec.indices.tolist() == [3, 1]
     assert np.allclose(rec.scores, [0.95, 0.8])
     assert np.allclose(rec.mean_probability, [0.95, 0.8])
 
 
 def test_uncertainty_takes_the_probabilities_closest_to_one_half() -> None:
     p = np.array([0.05, 0.48, 0.9, 0.55, 0.3, 0.99])
-    rec = UncertaintyStrategy().recommend(candidates(p), 3)
-    assert rec.formulas == ["F1", "F3", "F4"]
+    rec = recommend(p, 3, strategy="uncertainty")
+    assert rec.indices.tolist() == [1, 3, 4]
     assert rec.scores[0] == pytest.approx(-(0.48 * np.log(0.48) + 0.52 * np.log(0.52)))
 
 
 def test_ucb_rewards_committee_spread() -> None:
     p = np.array([[0.70, 0.70, 0.70], [0.30, 0.95, 0.80], [0.1, 0.1, 0.1]])
-    assert ExploitStrategy().recommend(candidates(p), 1).formulas == ["F0"]
-    rec = UCBStrategy(kappa=1.0).recommend(candidates(p), 1)
-    assert rec.formulas == ["F1"]
+    assert recommend(p, 1).indices.tolist() == [0]
+    rec = recommend(p, 1, strategy="ucb", kappa=1.0)
+    assert rec.indices.tolist() == [1]
     assert rec.scores[0] == pytest.approx(p[1].mean() + p[1].std())
-    assert UCBStrategy(kappa=0.0).recommend(candidates(p), 1).formulas == ["F0"]
+    assert recommend(p, 1, strategy="ucb", kappa=0.0).indices.tolist() == [0]
 
 
 def test_random_is_reproducible_per_seed_and_covers_the_pool() -> None:
-    c = candidates(np.linspace(0, 1, 50))
-    a = RandomStrategy().recommend(c, 5, rng=np.random.default_rng(3)).formulas
-    b = RandomStrategy().recommend(c, 5, rng=np.random.default_rng(3)).formulas
-    assert a == b
-    seen = set()
+    p = np.linspace(0, 1, 50)
+    a = recommend(p, 5, strategy="random", seed=3).indices.tolist()
+    assert a == recommend(p, 5, strategy="random", seed=3).indices.tolist()
+    seen: set[int] = set()
     for seed in range(40):
-        seen |= set(RandomStrategy().recommend(c, 5, rng=np.random.default_rng(seed)).formulas)
+        seen |= set(recommend(p, 5, strategy="random", seed=seed).indices.tolist())
     assert len(seen) > 40  # not the top of any score
-    assert "F49" not in a or "F48" not in a  # not the exploit batch
+    assert 49 not in a or 48 not in a  # not the exploit batch
 
 
 # -- diversity -----------------------------------------------------------------------------
 
 
 def test_exact_ties_are_split_by_distance_not_taken_as_twins() -> None:
-    # 6 candidates tie at P = 1: three near-identical twins at x = 0 and three spread out
-    features = np.array([[0.0], [0.0001], [0.0002], [5.0], [10.0], [-5.0], [3.0]])
+    # 6 candidates tie at P = 1: three near-identical twins at Ti ~ 0 and three spread out
+    amounts = [0.0, 0.01, 0.02, 0.6, 1.2, 2.0, 1.6]
     p = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5])
-    rec = ExploitStrategy().recommend(candidates(p, features), 4)
-    assert len({"F0", "F1", "F2"} & set(rec.formulas)) == 1
-    assert set(rec.formulas) - {"F0", "F1", "F2"} == {"F3", "F4", "F5"}
+    rec = recommend(p, 4, amounts=amounts)
+    picks = set(rec.indices.tolist())
+    assert len({0, 1, 2} & picks) == 1
+    assert picks - {0, 1, 2} == {3, 4, 5}
     assert all(np.isfinite(rec.min_distance[1:])) and np.isinf(rec.min_distance[0])
 
 
 def test_near_tie_tolerance_trades_a_little_score_for_spread() -> None:
-    features = np.array([[0.0], [0.001], [0.002], [4.0]])
+    amounts = [0.0, 0.01, 0.02, 1.0]
     p = np.array([0.99, 0.985, 0.98, 0.97])
-    strict = ExploitStrategy(tie_tolerance=0.0).recommend(candidates(p, features), 2)
-    assert strict.formulas == ["F0", "F1"]  # distinct scores: pure ranking
-    loose = ExploitStrategy(tie_tolerance=0.05).recommend(candidates(p, features), 2)
-    assert loose.formulas == ["F0", "F3"]
-    far = ExploitStrategy(tie_tolerance=0.001).recommend(candidates(p, features), 2)
-    assert far.formulas == ["F0", "F1"]  # 0.97 is not a near-tie of 0.985
+    strict = recommend(p, 2, amounts=amounts, tie_tolerance=0.0)
+    assert strict.indices.tolist() == [0, 1]  # distinct scores: pure ranking
+    loose = recommend(p, 2, amounts=amounts, tie_tolerance=0.05)
+    assert loose.indices.tolist() == [0, 3]
+    far = recommend(p, 2, amounts=amounts, tie_tolerance=0.001)
+    assert far.indices.tolist() == [0, 1]  # 0.97 is not a near-tie of 0.985
 
 
-def test_select_diverse_greedy_max_min() -> None:
+def test_select_batch_greedy_max_min() -> None:
     x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [10.0, 10.0], [0.1, 0.1]])
-    picks, dist = select_diverse(np.ones(5), x, 3, tie_tolerance=np.inf)
+    picks, dist = select_batch(np.ones(5), x, 3, tie_tolerance=np.inf)
     assert picks[0] == 0 and picks[1] == 3
-    assert dist[1] == pytest.approx(np.linalg.norm(standardise(x)[3] - standardise(x)[0]))
-    z = standardise(np.array([[1.0, 5.0], [3.0, 5.0]]))
-    assert np.allclose(z, [[-1.0, 0.0], [1.0, 0.0]])
+    assert dist[1] == pytest.approx(np.linalg.norm(x[3] - x[0]))
 
 
 # -- exclusion, reasons, serialisation, protocol -------------------------------------------
@@ -112,12 +147,12 @@ def test_select_diverse_greedy_max_min() -> None:
 def test_every_strategy_excludes_and_explains(name: str) -> None:
     rng = np.random.default_rng(0)
     p = rng.random((40, 3))
-    c = candidates(p, rng.normal(size=(40, 4)))
-    excluded = {f"F{i}" for i in range(0, 40, 2)}
-    rec = make_strategy(name).recommend(c, 8, exclude=excluded, rng=np.random.default_rng(1))
+    excluded = set(range(0, 40, 2))
+    rec = recommend(p, 8, strategy=name, exclude=excluded, seed=1)
     assert len(rec) == 8 == len(set(rec.formulas))
-    assert not excluded & set(rec.formulas)
-    assert all(c.formulas[i] == f for i, f in zip(rec.indices, rec.formulas, strict=True))
+    assert not excluded & set(rec.indices.tolist())
+    formulas = ti_series(np.arange(40) * 0.04).formulas
+    assert all(formulas[i] == f for i, f in zip(rec.indices, rec.formulas, strict=True))
     assert all(r.startswith(name) and "\n" not in r for r in rec.reasons)
     frame = rec.to_frame()
     assert list(frame.columns[:5]) == [
@@ -129,7 +164,7 @@ def test_every_strategy_excludes_and_explains(name: str) -> None:
     ]
     assert {"p_m0", "p_m1", "p_m2", "reason"} <= set(frame.columns)
     strategy = make_strategy(name)
-    assert isinstance(strategy, Recommender)
+    assert isinstance(strategy, AcquisitionStrategy)
     again = strategy_from_json(strategy.to_json())
     assert type(again) is type(strategy) and again == strategy
     assert json.loads(strategy.to_json())["type"] == name
@@ -156,13 +191,12 @@ def test_committee_from_the_trees_of_one_forest() -> None:
 
 
 def test_batch_larger_than_what_is_left() -> None:
-    c = candidates(np.linspace(0, 1, 10))
-    with pytest.raises(
-        ValidationError, match=r"batch of 5 is larger than the 4 candidates left \(6 excluded"
-    ):
-        ExploitStrategy().recommend(c, 5, exclude={f"F{i}" for i in range(6)})
+    p = np.linspace(0, 1, 10)
+    assert len(recommend(p, 5, exclude=range(6))) == 4  # what is left, no more
+    with pytest.raises(ValidationError, match=r"no candidates left \(10 given, all measured"):
+        recommend(p, 5, exclude=range(10))
     with pytest.raises(ValidationError, match="at least 1"):
-        ExploitStrategy().recommend(c, 0)
+        recommend(p, 0)
 
 
 def test_unknown_strategy_and_option() -> None:
@@ -172,11 +206,6 @@ def test_unknown_strategy_and_option() -> None:
         make_strategy("exploit", kappa=1.0)
     with pytest.raises(ValidationError, match="'type' field"):
         strategy_from_json("[1]")
-
-
-def test_candidates_must_agree_in_length() -> None:
-    with pytest.raises(ValidationError, match="disagree in length"):
-        Candidates(np.array(["A", "B"]), np.zeros((3, 1)), np.zeros(2))
 
 
 # -- nasicon propose: the registry queue ---------------------------------------------------

@@ -30,7 +30,7 @@ IMPORTING_MODULE = {
     "nasicon": "nasicon/cli/context.py",
     "flows": "flows/round.py",
     "experiments": "experiments/batch.py",
-    "registry": "registry/tables.py",
+    "registry": "registry/tables/outcomes.py",
     "loop": "loop/descriptors/occupancy.py",
 }
 

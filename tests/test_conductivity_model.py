@@ -12,7 +12,7 @@ from cli_runner import run_cli
 from registry_fixtures import assert_one_error_line
 
 from loop.conductivity.features import formula_features, purged_splits
-from loop.conductivity.model import cross_validate, fit_conductivity_model
+from loop.conductivity.model import ForestSettings, cross_validate, fit_conductivity_model
 from loop.descriptors import describe_formulas
 from loop.errors import ValidationError
 
@@ -50,7 +50,7 @@ def test_purged_splits_keep_papers_and_compositions_on_one_side() -> None:
 
 def test_intervals_cover_what_they_claim_on_held_out_papers() -> None:
     X, y, ions, comps, refs = synthetic(240, 0)
-    cv = cross_validate(X, y, ions, comps, refs, n_estimators=60)
+    cv = cross_validate(X, y, ions, comps, refs, ForestSettings(n_estimators=60))
     m = cv["metrics"]["all"]
     # cross-conformal: each fold's scale comes from the other folds
     assert 0.55 <= m["coverage_68"] <= 0.82, m
@@ -61,7 +61,7 @@ def test_intervals_cover_what_they_claim_on_held_out_papers() -> None:
 
 def test_sodium_with_few_rows_is_out_of_domain_with_a_wider_sd() -> None:
     X, y, ions, comps, refs = synthetic(150, 6)
-    model = fit_conductivity_model(X, y, ions, comps, refs, n_estimators=60)
+    model = fit_conductivity_model(X, y, ions, comps, refs, ForestSettings(n_estimators=60))
     assert model.ion_counts == {"Li": 150, "Na": 6}
     query, _ = formula_features(["Li1.4Al0.4Ti1.6(PO4)3", "Na3Zr2Si2PO12"])
     mean, sd = model.predict(query)
@@ -86,7 +86,7 @@ def test_sodium_with_few_rows_is_out_of_domain_with_a_wider_sd() -> None:
 
 def test_an_element_absent_from_training_is_out_of_domain() -> None:
     X, y, ions, comps, refs = synthetic(80, 0)
-    model = fit_conductivity_model(X, y, ions, comps, refs, n_estimators=30)
+    model = fit_conductivity_model(X, y, ions, comps, refs, ForestSettings(n_estimators=30))
     query, _ = formula_features(["Li1.5Sc0.5Zr1.5(PO4)3"])
     ok, reasons = model.domain(query)
     assert not ok[0] and "Sc" in reasons[0] and "Zr" in reasons[0]

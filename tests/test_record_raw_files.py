@@ -21,7 +21,8 @@ from registry_fixtures import LU_NZSP, NZSP, assert_one_error_line, row_counts, 
 
 from experiments.impedance import ANALYSIS_VERSION as EIS_VERSION
 from experiments.impedance.simulate import simulate_spectrum
-from experiments.measurements import store_measurement, xrd_measurement
+from experiments.measurement_store import store_measurement
+from experiments.measurements import xrd_measurement
 from experiments.records import SynthesisRecord, store_records
 from experiments.training_data import training_frame
 from experiments.xrd import ANALYSIS_VERSION as XRD_VERSION

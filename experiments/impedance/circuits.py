@@ -22,16 +22,6 @@ class Circuit:
     n_arcs: int
     electrode: bool
 
-    @property
-    def parameter_names(self) -> tuple[str, ...]:
-        """Generic names in parameter-vector order (arc 1 = the higher-frequency arc)."""
-        names = ["R0"]
-        for k in range(1, self.n_arcs + 1):
-            names += [f"R{k}", f"Q{k}", f"n{k}"]
-        if self.electrode:
-            names += ["Q_el", "n_el"]
-        return tuple(names)
-
     def role_names(self, arc_roles: tuple[str, ...]) -> tuple[str, ...]:
         """Parameter names with each arc labelled by its role ("b" bulk, "gb" grain boundary)."""
         names = ["R0"]

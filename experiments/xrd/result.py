@@ -105,11 +105,6 @@ class XRDAnalysis:
         """NASICON weight fraction; None unless the verdict is phase_pure or impure."""
         return dict(self.phases).get(MAIN_PHASE) if self.phases else None
 
-    @property
-    def secondary_phases(self) -> dict[str, float]:
-        """Weight fractions of every reported phase but NASICON."""
-        return {name: wf for name, wf in self.phases if name != MAIN_PHASE}
-
     def to_dict(self) -> dict:
         """JSON-ready summary (no arrays)."""
         return {

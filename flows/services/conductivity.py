@@ -22,7 +22,7 @@ import pandas as pd
 
 from loop.conductivity.arrhenius import FITTED, MEASURED, UNUSABLE, targets_25c
 from loop.conductivity.features import formula_features
-from loop.conductivity.model import ConductivityModel, fit_conductivity_model
+from loop.conductivity.model import ConductivityModel, ForestSettings, fit_conductivity_model
 from loop.errors import ValidationError
 from loop.recommend import Recommender
 from loop.recommend.objectives import TrainedConductivity
@@ -127,9 +127,7 @@ def train_conductivity(
         data.ions,
         t["formula"].tolist(),
         t["reference"].tolist(),
-        algorithm=algorithm,
-        seed=seed,
-        n_estimators=n_estimators,
+        ForestSettings(algorithm=algorithm, seed=seed, n_estimators=n_estimators),
     )
     counts = {
         "records": data.n_records,

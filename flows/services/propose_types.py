@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from experiments.importers.design_spaces import load_space
-from loop.acquisition import Recommender as Strategy
+from loop.acquisition import AcquisitionStrategy as Strategy
 from loop.chemistry import NasiconComposition
 from loop.recommend import Observations, Recommender, build_recommender
 from loop.screening import ScoringModel, ScreeningResult

@@ -128,7 +128,7 @@ def record_measurement(
         registry.RecordErrors: the registry refused the record (nothing is kept).
         ValidationError: the file changed after it was analysed.
     """
-    from experiments.measurements import store_measurement, write_measurement_report
+    from experiments.measurement_store import store_measurement, write_measurement_report
 
     described = _Described(measurement.record, impurity_threshold)
     stored = store_measurement(

@@ -60,12 +60,6 @@ def _labels_for_round(uow: UnitOfWork, number: int) -> int:
     return uow.outcomes.count_labels(since=max((r.started_at for r in earlier), default=None))
 
 
-def new_labels_for_round(registry: Registry, round_number: int) -> int:
-    """Experimental labels recorded after the previous round started (all of them for the
-    first round)."""
-    return registry.run(lambda uow: _labels_for_round(uow, round_number), write=False)
-
-
 def labels_since_last_round(uow: UnitOfWork) -> int:
     """Labels recorded since the latest round started (all of them before any round)."""
     latest = uow.rounds.latest()

@@ -1,14 +1,12 @@
-"""Acquisition: which candidates to make next (exploit, uncertainty, UCB, random), diversely."""
+"""Acquisition: how candidates are scored (exploit, uncertainty, UCB, random), committees."""
 
 from loop.acquisition.committee import committee_probabilities, members
-from loop.acquisition.diversity import select_diverse, standardise
 from loop.acquisition.strategies import (
     STRATEGIES,
-    Candidates,
+    AcquisitionStrategy,
     ExploitStrategy,
     RandomStrategy,
     Recommendation,
-    Recommender,
     UCBStrategy,
     UncertaintyStrategy,
     make_strategy,
@@ -18,18 +16,15 @@ from loop.acquisition.strategies import (
 
 __all__ = [
     "STRATEGIES",
-    "Candidates",
+    "AcquisitionStrategy",
     "ExploitStrategy",
     "RandomStrategy",
     "Recommendation",
-    "Recommender",
     "UCBStrategy",
     "UncertaintyStrategy",
     "committee_probabilities",
     "make_strategy",
     "members",
-    "select_diverse",
-    "standardise",
     "strategy_from_json",
     "strategy_names",
 ]

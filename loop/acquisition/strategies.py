@@ -1,4 +1,4 @@
-"""Acquisition strategies behind one :class:`Recommender` protocol.
+"""Acquisition strategies behind one :class:`AcquisitionStrategy` protocol.
 
 * ``exploit``: highest mean probability of being accessible;
 * ``uncertainty``: highest binary entropy of the mean probability (closest to 0.5);
@@ -6,66 +6,24 @@
   members of one ensemble (the trees of a forest, a bootstrap ensemble);
 * ``random``: uniform random order (the baseline).
 
-Every strategy excludes measured or queued formulas and picks its batch with
-:func:`~loop.acquisition.diversity.select_diverse`, so a batch is not eight near-twins.
-Each strategy also exposes ``score(probabilities, rng)``, the vectorised acquisition over an
-(N, n_models) matrix, which streamed screening uses to keep a shortlist.
+A strategy exposes ``score(probabilities, rng)``, the vectorised acquisition over an
+(N, n_models) matrix: streamed screening uses it to keep a shortlist and
+:class:`loop.recommend.Recommender` to rank the candidates it picks a batch from (exclusions
+and diversity live there, in :func:`loop.recommend.select_batch`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
-from loop.acquisition.diversity import select_diverse
 from loop.errors import ValidationError
-
-
-@dataclass
-class Candidates:
-    """What a recommender chooses from.
-
-    Attributes:
-        formulas: (N,) canonical formulas.
-        features: (N, d) descriptors for batch diversity.
-        probabilities: (N, m) P(accessible) of each committee member / model.
-        model_names: names of the m columns.
-    """
-
-    formulas: np.ndarray
-    features: np.ndarray
-    probabilities: np.ndarray
-    model_names: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        self.formulas = np.asarray(self.formulas, dtype=object)
-        self.features = np.asarray(self.features, dtype=float)
-        p = np.asarray(self.probabilities, dtype=float)
-        self.probabilities = p[:, None] if p.ndim == 1 else p
-        n = len(self.formulas)
-        if self.features.shape[0] != n or self.probabilities.shape[0] != n:
-            raise ValidationError(
-                f"candidates disagree in length: {n} formulas, {self.features.shape[0]} "
-                f"feature rows, {self.probabilities.shape[0]} probability rows"
-            )
-        if not self.model_names:
-            self.model_names = tuple(f"m{j}" for j in range(self.probabilities.shape[1]))
-        if len(self.model_names) != self.probabilities.shape[1]:
-            raise ValidationError("one model name per probability column is needed")
-
-    def __len__(self) -> int:
-        return len(self.formulas)
-
-    def subset(self, rows: np.ndarray) -> Candidates:
-        return Candidates(
-            self.formulas[rows], self.features[rows], self.probabilities[rows], self.model_names
-        )
 
 
 @dataclass
@@ -105,10 +63,11 @@ class Recommendation:
 
 
 @runtime_checkable
-class Recommender(Protocol):
-    """Chooses the next batch from scored candidates."""
+class AcquisitionStrategy(Protocol):
+    """Scores candidates from their committee probabilities (the recommender picks the batch)."""
 
     name: str
+    tie_tolerance: float
 
     def score(
         self, probabilities: np.ndarray, rng: np.random.Generator | None = None
@@ -116,15 +75,8 @@ class Recommender(Protocol):
         """Acquisition score of each row of an (N, m) probability matrix."""
         ...
 
-    def recommend(
-        self,
-        candidates: Candidates,
-        batch_size: int,
-        *,
-        exclude: Collection[str] = (),
-        rng: np.random.Generator | None = None,
-    ) -> Recommendation:
-        """The next ``batch_size`` candidates not in ``exclude``."""
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
+        """One line on why a pick with this mean P, spread and score over m members won."""
         ...
 
 
@@ -135,10 +87,9 @@ def _entropy(p: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Strategy:
-    """Shared recommend(): exclusion, scoring, diversity, reasons."""
+    """Shared options, JSON form and the one-line reason of each pick."""
 
     tie_tolerance: float = 0.0
-    shortlist_factor: int = 50
     name: ClassVar[str] = "base"
 
     def score(
@@ -150,66 +101,8 @@ class _Strategy:
         """JSON with a ``type`` field (the strategy name) and the options."""
         return json.dumps({"type": self.name, **dataclasses.asdict(self)})
 
-    @staticmethod
-    def from_json(text: str) -> _Strategy:
-        """The strategy of :meth:`to_json` output."""
-        return strategy_from_json(text)
-
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         raise NotImplementedError
-
-    def recommend(
-        self,
-        candidates: Candidates,
-        batch_size: int,
-        *,
-        exclude: Collection[str] = (),
-        rng: np.random.Generator | None = None,
-    ) -> Recommendation:
-        """Pick a diverse batch of the best-scoring candidates not in ``exclude``.
-
-        Raises:
-            ValidationError: batch_size < 1, or larger than the candidates left.
-        """
-        if batch_size < 1:
-            raise ValidationError(f"batch size must be at least 1, got {batch_size}")
-        excluded = set(exclude)
-        open_rows = np.flatnonzero([f not in excluded for f in candidates.formulas])
-        if batch_size > len(open_rows):
-            raise ValidationError(
-                f"batch of {batch_size} is larger than the {len(open_rows)} candidates left "
-                f"({len(candidates) - len(open_rows)} excluded as measured or queued)"
-            )
-        rng = rng if rng is not None else np.random.default_rng(0)
-        pool = candidates.subset(open_rows)
-        scores = np.asarray(self.score(pool.probabilities, rng), dtype=float)
-        picks, dist = select_diverse(
-            scores,
-            pool.features,
-            batch_size,
-            tie_tolerance=self.tie_tolerance,
-            shortlist=self.shortlist_factor * batch_size,
-        )
-        p = pool.probabilities[picks]
-        mean, spread = p.mean(1), p.std(1)
-        m = p.shape[1]
-        reasons = []
-        for i, row in enumerate(picks):
-            why = self._why(float(mean[i]), float(spread[i]), float(scores[row]), m)
-            if np.isfinite(dist[i]):
-                why += f"; {dist[i]:.2f} sd from the rest of the batch"
-            reasons.append(why)
-        return Recommendation(
-            strategy=self.name,
-            indices=open_rows[picks],
-            formulas=[str(f) for f in pool.formulas[picks]],
-            scores=scores[picks],
-            mean_probability=mean,
-            spread=spread,
-            probabilities={n: p[:, j] for j, n in enumerate(pool.model_names)},
-            reasons=reasons,
-            min_distance=dist,
-        )
 
 
 @dataclass
@@ -223,7 +116,7 @@ class ExploitStrategy(_Strategy):
     ) -> np.ndarray:
         return np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1).mean(1)
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         of = f" (mean of {m} models, sd {spread:.2f})" if m > 1 else ""
         return f"exploit: highest P(accessible) = {mean:.3f}{of}"
 
@@ -240,7 +133,7 @@ class UncertaintyStrategy(_Strategy):
         p = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1).mean(1)
         return _entropy(p)
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         return f"uncertainty: P(accessible) = {mean:.3f} is near 0.5 (entropy {score:.3f} nats)"
 
 
@@ -257,7 +150,7 @@ class UCBStrategy(_Strategy):
         p = np.asarray(probabilities, dtype=float).reshape(len(probabilities), -1)
         return p.mean(1) + self.kappa * p.std(1)
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         return (
             f"ucb: mean P {mean:.3f} + {self.kappa:g} x sd {spread:.3f} over {m} members "
             f"= {score:.3f}"
@@ -276,7 +169,7 @@ class RandomStrategy(_Strategy):
         rng = rng if rng is not None else np.random.default_rng()
         return rng.random(len(probabilities))
 
-    def _why(self, mean: float, spread: float, score: float, m: int) -> str:
+    def reason(self, mean: float, spread: float, score: float, m: int) -> str:
         return f"random: baseline pick (P(accessible) = {mean:.3f})"
 
 

@@ -79,11 +79,6 @@ class NasiconComposition:
         return text + (_OVERRIDE_SEP + ",".join(overrides) if overrides else "")
 
     @property
-    def m_fractions(self) -> dict[str, float]:
-        """M-site fraction of each cation (amount / 2)."""
-        return {ion.element: a / M_TOTAL for ion, a in self.m_site}
-
-    @property
     def charge(self) -> float:
         """Net formal charge per formula unit (0 for a valid composition)."""
         return (

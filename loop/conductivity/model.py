@@ -32,13 +32,38 @@ MIN_ROWS_PER_ION = 20
 SD_FLOOR = 1e-3  # decades: a tree spread of 0 would give an empty interval
 
 
-def _forest(algorithm: str, seed: int, n_estimators: int) -> Any:
-    from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+@dataclass(frozen=True)
+class ForestSettings:
+    """How the forest is built and cross-validated (shared by CV and the final fit).
 
-    if algorithm not in ALGORITHMS:
-        raise ValidationError(f"algorithm {algorithm!r} is not one of {', '.join(ALGORITHMS)}")
-    cls = ExtraTreesRegressor if algorithm == "extra_trees" else RandomForestRegressor
-    return cls(n_estimators=n_estimators, min_samples_leaf=2, random_state=seed, n_jobs=1)
+    Attributes:
+        algorithm: one of :data:`ALGORITHMS`.
+        n_splits: leave-papers-out folds of the calibration CV.
+        seed: random seed of the trees.
+        n_estimators: trees per forest.
+    """
+
+    algorithm: str = "extra_trees"
+    n_splits: int = 5
+    seed: int = 0
+    n_estimators: int = 300
+
+    def build(self) -> Any:
+        """An unfitted forest regressor.
+
+        Raises:
+            ValidationError: unknown algorithm.
+        """
+        from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+        if self.algorithm not in ALGORITHMS:
+            raise ValidationError(
+                f"algorithm {self.algorithm!r} is not one of {', '.join(ALGORITHMS)}"
+            )
+        cls = ExtraTreesRegressor if self.algorithm == "extra_trees" else RandomForestRegressor
+        return cls(
+            n_estimators=self.n_estimators, min_samples_leaf=2, random_state=self.seed, n_jobs=1
+        )
 
 
 def tree_mean_sd(forest: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -140,11 +165,7 @@ def cross_validate(
     ions: Sequence[str],
     compositions: Sequence[str],
     references: Sequence[str],
-    *,
-    algorithm: str = "extra_trees",
-    n_splits: int = 5,
-    seed: int = 0,
-    n_estimators: int = 300,
+    settings: ForestSettings = ForestSettings(),
 ) -> dict[str, Any]:
     """Leave-papers-out, composition-purged CV with cross-conformal coverage.
 
@@ -157,8 +178,8 @@ def cross_validate(
     ions = np.asarray(ions, dtype=object)
     mean, spread = np.full(y.size, np.nan), np.full(y.size, np.nan)
     fold = np.full(y.size, -1)
-    for k, (train, test) in enumerate(purged_splits(compositions, references, n_splits)):
-        forest = _forest(algorithm, seed, n_estimators).fit(Xm[train], y[train])
+    for k, (train, test) in enumerate(purged_splits(compositions, references, settings.n_splits)):
+        forest = settings.build().fit(Xm[train], y[train])
         mean[test], spread[test] = tree_mean_sd(forest, Xm[test])
         fold[test] = k
     # the spread of trees at a training point is tiny, so the scale is applied to the spread
@@ -175,7 +196,9 @@ def cross_validate(
         m = ions == ion
         metrics["per_ion"][str(ion)] = _metrics(y[m], mean[m], ok68[m], ok95[m])
     metrics["raw_coverage_68"] = float((np.abs(y - mean) <= spread).mean())
-    metrics.update(algorithm=algorithm, folds=int(fold.max() + 1), n_estimators=n_estimators)
+    metrics.update(
+        algorithm=settings.algorithm, folds=int(fold.max() + 1), n_estimators=settings.n_estimators
+    )
     return {
         "oof_mean": mean,
         "oof_spread": spread,
@@ -193,11 +216,8 @@ def fit_conductivity_model(
     ions: Sequence[str],
     compositions: Sequence[str],
     references: Sequence[str],
+    settings: ForestSettings = ForestSettings(),
     *,
-    algorithm: str = "extra_trees",
-    n_splits: int = 5,
-    seed: int = 0,
-    n_estimators: int = 300,
     min_rows_per_ion: int = MIN_ROWS_PER_ION,
 ) -> ConductivityModel:
     """Cross-validate (metrics, calibration), then fit on every row.
@@ -211,18 +231,8 @@ def fit_conductivity_model(
             f"a conductivity model needs >= 10 rows from >= 2 papers (have {y.size} rows, "
             f"{len(set(references))} papers); run nasicon import conductivity"
         )
-    cv = cross_validate(
-        X,
-        y,
-        ions,
-        compositions,
-        references,
-        algorithm=algorithm,
-        n_splits=n_splits,
-        seed=seed,
-        n_estimators=n_estimators,
-    )
-    forest = _forest(algorithm, seed, n_estimators).fit(X.to_numpy(float), y)
+    cv = cross_validate(X, y, ions, compositions, references, settings)
+    forest = settings.build().fit(X.to_numpy(float), y)
     counts = pd.Series(list(ions)).value_counts()
     return ConductivityModel(
         feature_names=list(X.columns),

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from loop.acquisition.strategies import Recommendation, make_strategy
+from loop.acquisition.strategies import AcquisitionStrategy, Recommendation, make_strategy
 from loop.errors import ValidationError
 from loop.recommend.batch import select_batch
 from loop.recommend.data import Compositions, Observations
@@ -92,7 +92,7 @@ class Recommender:
             pure (signal phase_fraction).
     """
 
-    strategy: Any
+    strategy: AcquisitionStrategy
     signal: str = "labels"
     surrogate: str = "et"
     feature_set: str = "engine+elements+tf"
@@ -276,7 +276,7 @@ class Recommender:
                     + (f"; {dist[i]:.2f} atoms/f.u. from the rest" if np.isfinite(dist[i]) else "")
                 )
                 continue
-            why = self.strategy._why(
+            why = self.strategy.reason(
                 float(mean[i]), float(spread[i]), float(scores[row]), p.shape[1]
             )
             why += f" {tag}" if self.name != "random" else ""

@@ -12,10 +12,10 @@ from loop.spaces.coverage import Coverage, coverage, dft_formulas, literature_fo
 from loop.spaces.design_space import (
     DEFAULT_CHUNK_SIZE,
     DesignSpace,
-    amount_vectors,
     build_space,
     concat_batches,
 )
+from loop.spaces.grids import amount_vectors
 from loop.spaces.spec import (
     Constraints,
     DopantRule,

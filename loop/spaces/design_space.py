@@ -26,6 +26,7 @@ from loop.chemistry import A_SITE_IONS, Ion
 from loop.descriptors.composition_descriptors import entropy_class
 from loop.descriptors.occupancy import IonTable, OccupancyBatch
 from loop.errors import CompositionError
+from loop.spaces.grids import amount_vectors, multiset_picks
 from loop.spaces.spec import SpaceError, SpaceSpec
 
 log = logging.getLogger(__name__)
@@ -34,45 +35,10 @@ M_TOTAL = 2
 A_TOTAL = 3
 O_CHARGE_TOTAL = 24.0  # 12 O2- per formula unit
 TOLERANCE = 1e-6
-#: Refuse grids whose amount vectors alone exceed this many rows (a typo such as d = 60).
-MAX_AMOUNT_VECTORS = 2_000_000
 DEFAULT_CHUNK_SIZE = 262_144
 
 _A_CHARGE = np.array([float(ion.charge) for ion in A_SITE_IONS])
 _A_COLUMN = {ion.element: j for j, ion in enumerate(A_SITE_IONS)}
-
-
-def positive_compositions(total: int, parts: int) -> np.ndarray:
-    """All vectors of ``parts`` positive integers summing to ``total`` (one per row)."""
-    if parts < 1 or total < parts:
-        return np.zeros((0, max(parts, 0)), dtype=np.int64)
-    if parts == 1:
-        return np.array([[total]], dtype=np.int64)
-    cuts = np.array(list(itertools.combinations(range(1, total), parts - 1)), dtype=np.int64)
-    edges = np.concatenate(
-        [np.zeros((len(cuts), 1), np.int64), cuts, np.full((len(cuts), 1), total)], axis=1
-    )
-    return np.diff(edges, axis=1)
-
-
-def amount_vectors(total: float, parts: int, denominators: Sequence[int]) -> np.ndarray:
-    """Distinct amount vectors of ``parts`` positive amounts n/d summing to ``total``.
-
-    Each vector uses one denominator d of ``denominators`` (union over d, duplicates removed).
-    """
-    n_rows = sum(
-        math.comb(round(total * d) - 1, parts - 1) for d in denominators if total * d >= parts
-    )
-    if n_rows > MAX_AMOUNT_VECTORS:
-        raise SpaceError(
-            f"{parts} cations on denominators {list(denominators)} give {n_rows:,} amount "
-            f"vectors (limit {MAX_AMOUNT_VECTORS:,}); use coarser amount_denominators"
-        )
-    pieces = [positive_compositions(round(total * d), parts) / d for d in denominators]
-    vectors = np.concatenate(pieces) if pieces else np.zeros((0, parts))
-    if len(vectors) == 0:
-        return vectors.reshape(0, parts)
-    return np.unique(np.round(vectors, 12), axis=0)
 
 
 def _mixing_entropy(amounts: np.ndarray) -> np.ndarray:
@@ -138,7 +104,7 @@ class DesignSpace:
         for k, vectors in self.m_vectors.items():
             free = k - len(req)
             total = 0
-            for picks in _multiset_picks(list(counts), free):
+            for picks in multiset_picks(list(counts), free):
                 mult = math.prod(math.comb(int(c), n) for c, n in zip(counts, picks, strict=True))
                 if mult == 0:
                     continue
@@ -243,10 +209,6 @@ class DesignSpace:
         na = np.where(np.abs(na) < TOLERANCE, 0.0, na)
         return OccupancyBatch(na, m_index, m_amount, np.ascontiguousarray(a_amount), self.table)
 
-    def iter_batches(self, chunk_size: int = DEFAULT_CHUNK_SIZE) -> Iterator[OccupancyBatch]:
-        """Alias of :meth:`chunks`."""
-        return self.chunks(chunk_size)
-
     def all(self, limit: int = 5_000_000) -> OccupancyBatch:
         """The whole space as one batch (refused above ``limit`` rows: stream it instead)."""
         if self.size > limit:
@@ -302,20 +264,6 @@ class DesignSpace:
             "sodium": spec.sodium.model_dump(),
             "entropy_classes": list(spec.constraints.entropy_classes),
         }
-
-
-def _multiset_picks(capacity: list[int], total: int) -> Iterator[tuple[int, ...]]:
-    """All (n_1..n_m) with 0 <= n_i <= capacity_i summing to ``total``."""
-    if total < 0:
-        return
-    if not capacity:
-        if total == 0:
-            yield ()
-        return
-    first, rest = capacity[0], capacity[1:]
-    for n in range(min(first, total) + 1):
-        for tail in _multiset_picks(rest, total - n):
-            yield (n, *tail)
 
 
 def concat_batches(

@@ -58,7 +58,7 @@ def print_stored(result: RecordResult) -> None:
 
 def print_record_json(result: RecordResult, extra: dict[str, Any]) -> None:
     """The stored record as JSON on stdout: ids, label, raw file and the derived numbers."""
-    from experiments.measurements import json_ready
+    from experiments.measurement_store import json_ready
 
     (_, kind, row_id), *_ = result.report.added
     sample, record, report = result.sample, result.record, result.report

@@ -38,7 +38,7 @@ def _needs_file(file_field: str, given: dict[str, bool]) -> None:
 
 def result_dict(result: Any, recorded_by: str) -> dict[str, Any]:
     """A stored record as the API answers it (the fields of ``nasicon record ... --json``)."""
-    from experiments.measurements import json_ready
+    from experiments.measurement_store import json_ready
 
     rec, sample = result.record, result.sample
     kind = result.report.added[0][1] if result.report.added else rec.kind

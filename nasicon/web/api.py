@@ -178,7 +178,7 @@ def _validate(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
 
 def _json_ready(value: Any) -> Any:
-    from experiments.measurements import json_ready
+    from experiments.measurement_store import json_ready
 
     return json_ready(value)
 

@@ -76,10 +76,6 @@ class CompositionRepository(Repository):
         comp = parse_nasicon(formula)
         return self.ensure_parsed([comp])[comp.formula]
 
-    def ensure_many(self, formulas: Sequence[str]) -> dict[str, int]:
-        """Canonical formula -> id for many formulas at once (descriptors vectorised)."""
-        return self.ensure_parsed([parse_nasicon(f) for f in formulas])
-
     def ensure_parsed(self, comps: Sequence[NasiconComposition]) -> dict[str, int]:
         """Store the parsed compositions not yet stored; canonical formula -> id of each."""
         unique = {c.formula: c for c in comps}
