@@ -273,3 +273,28 @@ def test_missing_dft_data_for_the_published_check_is_named(
     result = invoke(tmp_path, tmp_path / "nowhere", "retrain", "--trials", "0", "--models", "gnb")
     assert "NASICON_DFT_DATA" in refused(result, "nowhere/train.csv not found")
     assert stored_runs(tmp_path) == []
+
+
+def test_retrain_without_models_compares_the_configured_set(
+    tmp_path, monkeypatch, dft_data_dir, dft_frame
+) -> None:
+    """``retrain`` with no --models compares ``models.compare`` (not the whole zoo), tunes
+    ``models.tune``, and its champion is eligible as the default (a comparable run)."""
+    stable = dft_frame[dft_frame["NewEhullLst"] <= 0].head(30)
+    unstable = dft_frame[dft_frame["NewEhullLst"] > 0].head(90)
+    folder = tmp_path / "subset"
+    folder.mkdir()
+    rows = pd.concat([stable, unstable]).drop(columns=["split"])
+    rows.to_csv(folder / "train.csv", index=False)
+    rows.iloc[:0].to_csv(folder / "test.csv", index=False)
+    make_registry(tmp_path, folder)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NASICON_MODELS__COMPARE", '["tolerance_factor", "gnb", "knn"]')
+    monkeypatch.setenv("NASICON_MODELS__TUNE", "[]")
+    run = invoke(tmp_path, dft_data_dir, "retrain", "--json", "--folds", "3", "--trials", "2")
+    assert run.code == 0, run.stderr
+    doc = json.loads(run.stdout)
+    assert {row["model"] for row in doc["leaderboard"]} == {"tolerance_factor", "gnb", "knn"}
+    assert doc["models"]["knn"]["trials_run"] is None  # models.tune = []: nothing tuned
+    assert doc["default_eligible"] is True
+    assert sorted(r.algorithm for r in stored_runs(tmp_path)) == ["gnb", "knn", "tolerance_factor"]

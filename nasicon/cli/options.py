@@ -56,9 +56,15 @@ Timeout = Annotated[
 ]
 Models = Annotated[
     list[str] | None,
-    typer.Option("--models", help="Models to compare (repeat or comma-separate; default: all)."),
+    typer.Option(
+        "--models",
+        help="Models to compare (repeat or comma-separate; default: models.compare, else all).",
+    ),
 ]
 Tune = Annotated[
     list[str] | None,
-    typer.Option("--tune", help=f"Models to tune (default: {', '.join(TUNED_BY_DEFAULT)})."),
+    typer.Option(
+        "--tune",
+        help=f"Models to tune (default: models.tune, else {', '.join(TUNED_BY_DEFAULT)}).",
+    ),
 ]

@@ -99,8 +99,11 @@ def retrain(
         trials=cfg.models.trials if trials is None else trials,
         timeout_s=cfg.models.timeout_s if timeout is None else timeout,
         seed=cfg.models.seed if seed is None else seed,
-        models=_names(models) or None,
-        tune=_names(tune) if tune else None,
+        # the options, else the [models] settings (compare: None = the whole zoo)
+        models=_names(models) or (tuple(cfg.models.compare) if cfg.models.compare else None),
+        tune=_names(tune) if tune else (
+            tuple(cfg.models.tune) if cfg.models.tune is not None else None
+        ),
         importance=_names(importance) if importance else ("gnb",),
     )
     if settings.folds < 2:
