@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,26 +57,25 @@ def prefect_api() -> str:
         yield PREFECT_API_URL.value()
 
 
-@pytest.fixture
-def lab(tmp_path: Path, dft_data_dir: Path, literature_csv: Path, prefect_api: str):
-    """A working directory with a registry holding the DFT data and literature records."""
-    space = tmp_path / "nzsp-small.toml"
+def _write_lab(folder: Path, dft_data_dir: Path, literature_csv: Path, prefect_api: str):
+    """Write ``folder``'s config (registry, stores, a small space); its environment."""
+    space = folder / "nzsp-small.toml"
     space.write_text(SMALL_SPACE)
-    (tmp_path / "nasicon.toml").write_text(
+    (folder / "nasicon.toml").write_text(
         f"""
 [database]
-url = "sqlite:///{tmp_path / "registry.db"}"
+url = "sqlite:///{folder / "registry.db"}"
 [data]
 dft_path = "{dft_data_dir}"
 literature_path = "{literature_csv}"
-reports_dir = "{tmp_path / "reports"}"
-raw_store = "{tmp_path / "raw"}"
+reports_dir = "{folder / "reports"}"
+raw_store = "{folder / "raw"}"
 [models]
 folds = 3
 trials = 2
 compare = ["tolerance_factor", "gnb", "decision_tree", "random_forest"]
 tune = ["decision_tree"]
-artifacts_dir = "{tmp_path / "models"}"
+artifacts_dir = "{folder / "models"}"
 [proposals]
 space = "{space}"
 batch = 4
@@ -85,15 +85,35 @@ batch = 4
         **os.environ,
         "PREFECT_API_URL": prefect_api,
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "NASICON_CONFIG": str(tmp_path / "nasicon.toml"),
+        "NASICON_CONFIG": str(folder / "nasicon.toml"),
         "COLUMNS": "200",
     }
     env.pop("NASICON_DB", None)
+    return env
+
+
+@pytest.fixture(scope="module")
+def imported_registry(
+    tmp_path_factory, dft_data_dir: Path, literature_csv: Path, prefect_api: str
+) -> Path:
+    """A registry file holding the DFT data and literature records, made once by the real
+    ``nasicon init`` and ``import`` commands; each test works on a copy of it."""
+    folder = tmp_path_factory.mktemp("imported")
+    env = _write_lab(folder, dft_data_dir, literature_csv, prefect_api)
     for args in (["init"], ["import", "dft"], ["import", "literature", str(literature_csv)]):
         done = subprocess.run(
-            [NASICON, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300
+            [NASICON, *args], env=env, cwd=folder, capture_output=True, text=True, timeout=300
         )
         assert done.returncode == 0, done.stderr
+    return folder / "registry.db"
+
+
+@pytest.fixture
+def lab(tmp_path: Path, dft_data_dir: Path, literature_csv: Path, prefect_api: str,
+        imported_registry: Path):  # fmt: skip
+    """A working directory with its own copy of the imported registry."""
+    env = _write_lab(tmp_path, dft_data_dir, literature_csv, prefect_api)
+    shutil.copyfile(imported_registry, tmp_path / "registry.db")
     return tmp_path, env
 
 
