@@ -68,8 +68,8 @@ def simulate(
     surrogate: str | None = typer.Option(
         None,
         help="Surrogate (default: the signal's, [proposals] surrogate when it fits): labels: "
-        "et, rf, rf-balanced, rf+et, gnb, logistic; ehull: et+gp-ehull, et-ehull, rf-ehull, "
-        "gp-ehull.",
+        "logistic-reg (default), et, rf, rf-balanced, rf+et, gnb, logistic; ehull: "
+        "et+gp-ehull, et-ehull, rf-ehull, gp-ehull.",
     ),
     features: str | None = typer.Option(
         None,
