@@ -255,7 +255,9 @@ goal {GOAL} (random measured beside it in the same run).{ehull_text}
             + (f" --section {args.section}" if args.section != "backtest" else "")
         )
         title = "Campaign backtest: enhancement per strategy" + (
-            f" (seed sets {args.seed})" if args.seed else ""
+            f" ({args.section}, seed sets {args.seed})"
+            if args.section != "backtest"
+            else (f" (seed sets {args.seed})" if args.seed else "")
         )
         path = write_section(args.section, title, command, body)
         print(f"wrote {path}")
