@@ -23,6 +23,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # SQLite file at the same time; ``nasicon`` subprocesses inherit it.
 if _worker := os.environ.get("PYTEST_XDIST_WORKER"):
     _home = Path(os.environ.get("PREFECT_HOME", REPO / ".prefect"))
+    (_home / f"xdist-{_worker}").mkdir(parents=True, exist_ok=True)
     os.environ["PREFECT_HOME"] = str(_home / f"xdist-{_worker}")
 
 
@@ -123,3 +124,13 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     """URL of a fresh, empty PostgreSQL database, dropped after the test."""
     with temporary_postgres_database(postgres_server, "nasicon_test") as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """URL of a temporary Prefect server (its own database) shared by the session's tests."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield PREFECT_API_URL.value()

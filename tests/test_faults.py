@@ -55,15 +55,6 @@ def _batch_rows(lab: FaultLab, prefix: str) -> tuple[int, int, int]:
     return samples, synth, xrd
 
 
-@pytest.fixture(scope="module")
-def prefect_api() -> str:
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield PREFECT_API_URL.value()
-
-
 def _new_lab(root: Path, dft_data_dir: Path, literature_csv: Path, models: bool) -> FaultLab:
     lab = FaultLab(root)
     lab.write_config(dft_data_dir, literature_csv)

@@ -47,16 +47,6 @@ step = 0.0
 """
 
 
-@pytest.fixture(scope="module")
-def prefect_api() -> str:
-    """URL of a temporary Prefect server shared by the tests of this module."""
-    from prefect.settings import PREFECT_API_URL
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=180):
-        yield PREFECT_API_URL.value()
-
-
 def _write_lab(folder: Path, dft_data_dir: Path, literature_csv: Path, prefect_api: str):
     """Write ``folder``'s config (registry, stores, a small space); its environment."""
     space = folder / "nzsp-small.toml"

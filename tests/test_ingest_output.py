@@ -15,7 +15,9 @@ DFT = Path(__file__).resolve().parents[1] / "../shared/data/nasicon_dft"
 def test_ingest_prints_the_batch_summary_and_no_prefect_info(tmp_path: Path) -> None:
     if not (DFT / "train.csv").is_file():
         pytest.skip(f"the DFT data set {DFT} is missing")
-    env = {"PREFECT_HOME": str(tmp_path / "prefect"), "NASICON_DFT_DATA": str(DFT.resolve()),
+    # the user's path: Prefect's temporary server in this run's PREFECT_HOME (one per xdist
+    # worker, see conftest.py; migrated once, not per test)
+    env = {"NASICON_DFT_DATA": str(DFT.resolve()),
            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300"}  # fmt: skip
     url = f"sqlite:///{tmp_path / 'lab.db'}"
     assert run_nasicon(["--db", url, "init"], cwd=tmp_path, env=env).returncode == 0

@@ -165,7 +165,7 @@ def test_recommender_batch_respects_the_minimum_and_names_its_signal() -> None:
     x = chemist_coordinates(comps.batch, m_elements(comps.batch))[open_rows][out.indices]
     gaps = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))[np.triu_indices(len(x), 1)]
     assert (gaps >= 0.3).all()
-    assert all("[labels via et]" in r for r in out.reasons)
+    assert all("[labels via logistic-reg]" in r for r in out.reasons)
     assert rec.describe()["signal"] == "labels"
 
 

@@ -199,6 +199,24 @@ def test_gaussian_process_and_mixture_surrogates(pool) -> None:
     assert np.corrcoef(train_mu, target)[0, 1] > 0.5
 
 
+def test_logistic_reg_is_the_label_default_and_calibrated_in_shape(pool) -> None:
+    rec = build_recommender(ProposalConfig())
+    assert rec.signal == "labels" and rec.surrogate == "logistic-reg"
+    x, _ = feature_matrix(pool, "engine+elements+tf")
+    rows = np.arange(0, 3881, 20)
+    p = make_surrogate("logistic-reg", seed=0).fit(x[rows], pool.labels[rows]).predict_committee(x)
+    assert p.shape == (3881, 1) and ((p > 0) & (p < 1)).all()
+    # mean P near the training positives' share, and it ranks the positives first
+    assert abs(p.mean() - pool.labels[rows].mean()) < 0.05
+    top = np.argsort(-p[:, 0])[:200]
+    assert pool.labels[top].mean() > 3 * pool.accessible_fraction
+    # the same seed gives the same batch (one campaign step through the recommender)
+    small = CampaignSettings(seed_size=20, batch_size=8, budget=28)
+    seed_rows = seed_sets(len(pool), 20, 1, 3)[0]
+    a, b = (run_campaign(pool, rec, seed_rows, small, seed=3) for _ in range(2))
+    assert len(a.proposed) == 8 and np.array_equal(a.proposed, b.proposed)
+
+
 def test_single_class_training_set_gives_its_frequency(pool) -> None:
     x, _ = feature_matrix(pool)
     s = make_surrogate("rf").fit(x[:5], np.zeros(5, dtype=bool))

@@ -3,7 +3,8 @@
 A surrogate has ``fit(x, labels, ehull_mev)`` and ``predict_committee(x)``, which gives one
 P(accessible) column per committee member:
 
-* :class:`CommitteeSurrogate`: scikit-learn classifiers on the labels; one column per model,
+* :class:`CommitteeSurrogate`: scikit-learn classifiers on the labels (``logistic-reg``, the
+  label-only default: a strongly penalised logistic regression); one column per model,
   or per tree when ``expand_ensembles`` is on (what gives UCB a spread from one forest).
   A training set with one class only yields that class's frequency for every row.
 * :class:`EhullSurrogate`: a forest regressor on the revealed Ehull(1000 K) (clipped to
@@ -302,6 +303,7 @@ def _forest(seed: int, n: int = 300) -> RandomForestClassifier:
     return RandomForestClassifier(n_estimators=n, random_state=seed, n_jobs=1)
 
 
+<<<<<<< HEAD
 Surrogate = (
     CommitteeSurrogate
     | EhullSurrogate
@@ -309,6 +311,13 @@ Surrogate = (
     | MixtureSurrogate
     | PhaseFractionSurrogate
 )
+=======
+#: Inverse L2 strength of ``logistic-reg`` on standardised inputs: 0.03 ranked best of
+#: 0.01-10 in label-only backtests (``benchmarks/backtest.py``, issue 14).
+LOGISTIC_REG_C = 0.03
+
+Surrogate = CommitteeSurrogate | EhullSurrogate | GPEhullSurrogate | MixtureSurrogate
+>>>>>>> sci14
 
 #: Surrogate name -> (factory(seed, threshold_mev), one-line description).
 SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
@@ -350,6 +359,13 @@ SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
             [make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))]
         ),
         "standardised logistic regression",
+    ),
+    "logistic-reg": (
+        lambda seed, thr: CommitteeSurrogate(
+            [make_pipeline(StandardScaler(), LogisticRegression(C=LOGISTIC_REG_C, max_iter=3000))]
+        ),
+        f"standardised logistic regression, strong L2 penalty (C = {LOGISTIC_REG_C:g}): one "
+        "model, so no committee spread (ucb ranks as exploit)",
     ),
     "et-ehull": (
         lambda seed, thr: EhullSurrogate(

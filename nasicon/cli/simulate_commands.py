@@ -69,8 +69,8 @@ def simulate(
     surrogate: str | None = typer.Option(
         None,
         help="Surrogate (default: the signal's, [proposals] surrogate when it fits): labels: "
-        "et, rf, rf-balanced, rf+et, gnb, logistic; ehull: et+gp-ehull, et-ehull, rf-ehull, "
-        "gp-ehull; phase_fraction: et-fraction.",
+        "logistic-reg (default), et, rf, rf-balanced, rf+et, gnb, logistic; ehull: "
+        "et+gp-ehull, et-ehull, rf-ehull, gp-ehull; phase_fraction: et-fraction.",
     ),
     features: str | None = typer.Option(
         None,
