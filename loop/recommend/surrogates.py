@@ -303,7 +303,10 @@ def _forest(seed: int, n: int = 300) -> RandomForestClassifier:
     return RandomForestClassifier(n_estimators=n, random_state=seed, n_jobs=1)
 
 
-<<<<<<< HEAD
+#: Inverse L2 strength of ``logistic-reg`` on standardised inputs: 0.03 ranked best of
+#: 0.01-10 in label-only backtests (``benchmarks/backtest.py``, issue 14).
+LOGISTIC_REG_C = 0.03
+
 Surrogate = (
     CommitteeSurrogate
     | EhullSurrogate
@@ -311,13 +314,6 @@ Surrogate = (
     | MixtureSurrogate
     | PhaseFractionSurrogate
 )
-=======
-#: Inverse L2 strength of ``logistic-reg`` on standardised inputs: 0.03 ranked best of
-#: 0.01-10 in label-only backtests (``benchmarks/backtest.py``, issue 14).
-LOGISTIC_REG_C = 0.03
-
-Surrogate = CommitteeSurrogate | EhullSurrogate | GPEhullSurrogate | MixtureSurrogate
->>>>>>> sci14
 
 #: Surrogate name -> (factory(seed, threshold_mev), one-line description).
 SURROGATES: dict[str, tuple[Callable[[int, float], Surrogate], str]] = {
