@@ -84,7 +84,8 @@ def test_a_near_miss_ranks_above_a_clear_miss() -> None:
     assert all("[phase_fraction via et-fraction: 29 recorded fraction(s)" in r
                for r in ranked.reasons)  # fmt: skip
     # labels alone: both families failed, so they cannot tell Sc from Y
-    labels = build_recommender(ProposalConfig(min_distance=0.0))
+    # (et-fraction's label classifier is the extra-trees committee, surrogate "et")
+    labels = build_recommender(ProposalConfig(min_distance=0.0, surrogate="et"))
     committee = labels.predict(pool, observed, seed=0)  # the fractions play no part
     p_labels = committee.mean(1)
     assert p_labels[sc].mean() == pytest.approx(p_labels[~sc].mean(), abs=0.1)
