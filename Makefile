@@ -26,12 +26,13 @@ dev: $(VENV)/.dev-installed
 demo: $(VENV)/.installed
 	$(VENV)/bin/nasicon demo
 
+# pytest-xdist: one worker per core, each test file on one worker (its module fixtures built once)
 test: $(VENV)/.dev-installed
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest -m "not slow" -n auto --dist loadfile
 
 # every test, the slow reliability suites too (faults at many points, load, upgrades)
 test-all: $(VENV)/.dev-installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
