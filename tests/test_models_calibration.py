@@ -118,3 +118,30 @@ def test_reliability_and_tradeoff_figures_are_figures() -> None:
     scatter = experimental_tradeoff_figure({"x": (0.88, 22), "tf": (0.75, 19)}, n_made=32,
                                            f1_goal=0.88, recall_reference=19, highlight=("x",))
     assert isinstance(scatter, Figure)
+
+
+def test_a_weighted_calibrated_pipeline_fits_without_a_warning_per_fold() -> None:
+    """scikit-learn warns on every weighted fit of a calibrated Pipeline (its issue 21134);
+    the CV fits it once per fold, so the known limit is logged, not warned (issue: the main
+    job printed dozens of these)."""
+    import warnings
+
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from loop.evaluation.cv import fit_estimator
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + rng.normal(scale=0.5, size=120) > 0).astype(int)
+    w = np.where(y == 1, 5.0, 1.0)
+    model = calibrated(make_pipeline(StandardScaler(), GaussianNB()), "sigmoid")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = fit_estimator(model, X, y, sample_weight=w)
+    unweighted = fit_estimator(
+        calibrated(make_pipeline(StandardScaler(), GaussianNB()), "sigmoid"), X, y
+    )
+    # the weights did reach the calibration: the probabilities differ from an unweighted fit
+    assert not np.allclose(fitted.predict_proba(X), unweighted.predict_proba(X))

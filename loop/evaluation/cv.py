@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,16 @@ def fit_estimator(
         if has_fit_parameter(last, "sample_weight"):
             return estimator.fit(X, y, **{f"{name}__sample_weight": sample_weight})
     elif has_fit_parameter(estimator, "sample_weight"):
+        if isinstance(getattr(estimator, "estimator", None), Pipeline):
+            # CalibratedClassifierCV over a Pipeline: scikit-learn cannot route the weights
+            # into the pipeline, so they weight the calibration only (scikit-learn #21134; the
+            # README's *Champion rule* says so). Logged here, not warned once per fold.
+            log.debug("%s: sample weights reach the calibration only", type(estimator).__name__)
+            with warnings.catch_warnings():
+                warnings.filterwarnings(
+                    "ignore", message="Since Pipeline does not appear to accept sample_weight"
+                )
+                return estimator.fit(X, y, sample_weight=sample_weight)
         return estimator.fit(X, y, sample_weight=sample_weight)
     log.debug("%s takes no sample_weight; fitting unweighted", type(estimator).__name__)
     return estimator.fit(X, y)
