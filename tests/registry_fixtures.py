@@ -182,3 +182,17 @@ def proposals(*formulas: str) -> list[dict]:
 def add(reg: Registry, round_number: int | None, items: list[dict]) -> AddedProposals:
     """Queue proposals in one unit of work of their own."""
     return reg.run(lambda uow: uow.proposals.add(round_number, items))
+
+
+#: A real impedance export of ../shared (eisfitpython, Example2b).
+EIS_EXAMPLE = REPO / "../shared/data/eis_examples/eisfitpython/Example2b.txt"
+
+
+def lab_with_synthesised_sample(folder: Path) -> str:
+    """URL of a new SQLite registry in ``folder`` holding sample S1 (NZSP, synthesised),
+    made by the real ``nasicon init`` and ``record synthesis``."""
+    url = f"sqlite:///{folder / 'lab.db'}"
+    assert run_cli(["--db", url, "init"], cwd=folder).code == 0
+    args = ["--db", url, "record", "synthesis", "--sample", "S1", "--formula", NZSP, "--succeeded"]
+    assert run_cli(args, cwd=folder).code == 0
+    return url

@@ -14,37 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fault_helpers import SMALL_SPACE
 
 pytestmark = pytest.mark.prefect
 
 NASICON = str(Path(sys.executable).with_name("nasicon"))
 MODELS = "tolerance_factor,gnb,decision_tree,random_forest"
-SMALL_SPACE = """
-type = "doped-host"
-name = "nzsp-small"
-description = "Zr with one or two dopants of the data set's metals, steps of 0.25"
-host = "Zr"
-
-[dopants]
-reference = "Zr"
-radius_window_pct = 20.0
-valence_min = 2
-valence_max = 6
-extras = []
-
-[metals]
-min_cations = 1
-max_cations = 3
-amount_denominators = [4]
-
-[polyanions]
-fixed = { Si = 2.0, P = 1.0 }
-
-[sodium]
-min = 0.0
-max = 4.0
-step = 0.0
-"""
 
 
 def _write_lab(folder: Path, dft_data_dir: Path, literature_csv: Path, prefect_api: str):

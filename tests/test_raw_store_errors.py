@@ -11,18 +11,13 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run_cli
-from registry_fixtures import NZSP, row_counts
-
-EIS = Path(__file__).resolve().parents[1] / "../shared/data/eis_examples/eisfitpython/Example2b.txt"
+from registry_fixtures import EIS_EXAMPLE as EIS
+from registry_fixtures import lab_with_synthesised_sample, row_counts
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'lab.db'}"
-    assert run_cli(["--db", url, "init"], cwd=tmp_path).code == 0
-    args = ["--db", url, "record", "synthesis", "--sample", "S1", "--formula", NZSP, "--succeeded"]
-    assert run_cli(args, cwd=tmp_path).code == 0
-    return url
+    return lab_with_synthesised_sample(tmp_path)
 
 
 @pytest.fixture
